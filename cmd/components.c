@@ -1,0 +1,114 @@
+/* components.c - the component sub-commands. Each parses its full flag set
+ * (so scripts written for upstream flags are checked today) and then runs
+ * the component; what is not built yet says so and exits 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/knode.h"
+#include "cmd/options.h"
+#include "lib/version.h"
+
+static int not_built(const char *command, const char *what)
+{
+    fprintf(stderr,
+            "%s: %s is not built yet in knode %s.\n"
+            "See ARCHITECTURE.md (\"What is built\") for the state of each component.\n",
+            command, what, kn_version());
+    return 1;
+}
+
+static int run_flags(const char *command, const char *usage, kn_flag *flags, size_t n, int argc,
+                     char **argv, const char *what)
+{
+    kn_flagset fs = {.command = command, .usage = usage, .flags = flags, .nflags = n};
+    int r = options_parse(&fs, argc, argv);
+    free(flags);
+    if (r >= 0)
+        return r;
+    return not_built(command, what);
+}
+
+int cmd_standalone(int argc, char **argv)
+{
+    size_t n;
+    kn_flag *f = options_merge(&n, server_flags, server_nflags, standalone_extra_flags,
+                               standalone_extra_nflags, kubelet_flags, kubelet_nflags, proxy_flags,
+                               proxy_nflags, dns_flags, dns_nflags, NULL);
+    return run_flags("knode standalone",
+                     "Run a whole one-node cluster: API server, store, scheduler, controllers,\n"
+                     "kubelet, Service proxy and DNS in one process. kubectl uses\n"
+                     "<data-dir>/admin.kubeconfig.",
+                     f, n, argc, argv, "the standalone cluster (control plane + node agent)");
+}
+
+int cmd_server(int argc, char **argv)
+{
+    size_t n;
+    kn_flag *f = options_merge(&n, server_flags, server_nflags, standalone_extra_flags,
+                               standalone_extra_nflags, NULL);
+    return run_flags("knode server", "Run the control plane only.", f, n, argc, argv,
+                     "the control plane (API server, store, scheduler, controllers)");
+}
+
+int cmd_agent(int argc, char **argv)
+{
+    size_t n;
+    kn_flag *f = options_merge(&n, agent_join_flags, agent_join_nflags, kubelet_flags,
+                               kubelet_nflags, proxy_flags, proxy_nflags, dns_flags, dns_nflags,
+                               NULL);
+    return run_flags("knode agent",
+                     "Join an existing API server as a worker node (kubeconfig, or --server\n"
+                     "--token --ca-cert-hash) and run kubelet, Service proxy and DNS.",
+                     f, n, argc, argv, "the node agent");
+}
+
+int cmd_kubelet(int argc, char **argv)
+{
+    size_t n;
+    kn_flag *f = options_merge(&n, kubelet_flags, kubelet_nflags, NULL);
+    return run_flags("knode kubelet", "Run the kubelet alone.", f, n, argc, argv, "the kubelet");
+}
+
+int cmd_proxy(int argc, char **argv)
+{
+    static const char *kubeconfig;
+    static const kn_flag extra[] = {
+        {"kubeconfig", 0, KN_FLAG_STRING, &kubeconfig, "", "kubeconfig file of the API server"},
+    };
+    size_t n;
+    kn_flag *f = options_merge(&n, extra, 1, proxy_flags, proxy_nflags, NULL);
+    return run_flags("knode proxy", "Run the Service proxy alone.", f, n, argc, argv,
+                     "the Service proxy");
+}
+
+int cmd_dns(int argc, char **argv)
+{
+    static const char *kubeconfig, *domain;
+    static const kn_flag extra[] = {
+        {"kubeconfig", 0, KN_FLAG_STRING, &kubeconfig, "", "kubeconfig file of the API server"},
+        {"cluster-domain", 0, KN_FLAG_STRING, &domain, "cluster.local", "cluster DNS domain"},
+    };
+    size_t n;
+    kn_flag *f = options_merge(&n, extra, 2, dns_flags, dns_nflags, NULL);
+    return run_flags("knode dns", "Run the cluster DNS server alone.", f, n, argc, argv,
+                     "the cluster DNS server");
+}
+
+int cmd_token(int argc, char **argv)
+{
+    static const char *data_dir;
+    static int64_t ttl;
+    static const kn_flag flags[] = {
+        {"data-dir", 0, KN_FLAG_STRING, &data_dir, "/var/lib/knode", "data directory of the server"},
+        {"ttl", 0, KN_FLAG_DURATION, &ttl, "24h", "lifetime of the token"},
+    };
+    if (argc < 1 || strcmp(argv[0], "create") != 0) {
+        fprintf(stderr, "Usage: knode token create [--data-dir DIR] [--ttl 24h]\n");
+        return argc >= 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) ? 0 : 2;
+    }
+    size_t n;
+    kn_flag *f = options_merge(&n, flags, 2, NULL);
+    return run_flags("knode token create", "Create a bootstrap token and print ID.SECRET.", f, n,
+                     argc - 1, argv + 1, "bootstrap token creation");
+}

@@ -1,0 +1,56 @@
+/* main.c - knode: one binary, one sub-command per component.
+ * Only flag parsing and wiring live in cmd/; the logic is in the components. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/knode.h"
+
+typedef struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {"standalone", cmd_standalone, "control plane + node agent in one process (one-node cluster)"},
+    {"server", cmd_server, "control plane only (API server, store, scheduler, controllers)"},
+    {"agent", cmd_agent, "node agent joining an existing API server (kubelet + proxy + dns)"},
+    {"kubelet", cmd_kubelet, "the kubelet alone"},
+    {"proxy", cmd_proxy, "the Service proxy alone (nftables or IPVS)"},
+    {"dns", cmd_dns, "the cluster DNS server alone"},
+    {"token", cmd_token, "bootstrap tokens: token create"},
+    {"check", cmd_check, "preflight checks of this host"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "knode - a Kubernetes node agent: kubelet, Service proxy and cluster DNS in C,\n"
+                 "with a bundled control plane for one-command clusters.\n\n"
+                 "Usage: knode <command> [flags]\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        fprintf(out, "  %-12s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(out, "\nRun 'knode <command> --help' for the flags of one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0)
+        return cmd_version(0, NULL);
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+        if (strcmp(name, subcommands[i].name) == 0)
+            return subcommands[i].run(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "knode: unknown command \"%s\"\n\n", name);
+    usage(stderr);
+    return 2;
+}
