@@ -1,12 +1,31 @@
-/* check.c - `knode check`: preflight of the host (filled in by the preflight module). */
+/* check.c - `knode check`: preflight of this host, one line per check. */
 #include <stdio.h>
 
 #include "cmd/knode.h"
+#include "cmd/options.h"
+#include "kubelet/preflight.h"
 
 int cmd_check(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "knode check: not built yet\n");
-    return 1;
+    static const char *endpoint, *cni_dirs, *ports;
+    static const kn_flag flags[] = {
+        {"container-runtime-endpoint", 0, KN_FLAG_STRING, &endpoint,
+         "unix:///run/containerd/containerd.sock", "CRI endpoint to check"},
+        {"cni-bin-dir", 0, KN_FLAG_STRING, &cni_dirs, "/usr/lib/cni:/opt/cni/bin",
+         "colon-separated directories searched for CNI plugins"},
+        {"ports", 0, KN_FLAG_STRING, &ports, "6443,10250,10256", "TCP ports that must be free"},
+    };
+    kn_flagset fs = {.command = "knode check",
+                     .usage = "Check that this host can run knode: kernel features, runtime, "
+                              "CNI plugins, cgroups, ports.",
+                     .flags = flags,
+                     .nflags = sizeof(flags) / sizeof(flags[0])};
+    int r = options_parse(&fs, argc, argv);
+    if (r >= 0)
+        return r;
+    kn_preflight_opts o = {.runtime_endpoint = endpoint, .cni_bin_dirs = cni_dirs, .ports = ports};
+    int failed = kn_preflight_run(&o, stdout);
+    if (failed)
+        printf("%d check%s failed\n", failed, failed == 1 ? "" : "s");
+    return failed ? 1 : 0;
 }

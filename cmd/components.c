@@ -54,9 +54,9 @@ int cmd_server(int argc, char **argv)
 int cmd_agent(int argc, char **argv)
 {
     size_t n;
-    kn_flag *f = options_merge(&n, agent_join_flags, agent_join_nflags, kubelet_flags,
-                               kubelet_nflags, proxy_flags, proxy_nflags, dns_flags, dns_nflags,
-                               NULL);
+    kn_flag *f =
+        options_merge(&n, agent_join_flags, agent_join_nflags, kubelet_flags, kubelet_nflags,
+                      proxy_flags, proxy_nflags, dns_flags, dns_nflags, NULL);
     return run_flags("knode agent",
                      "Join an existing API server as a worker node (kubeconfig, or --server\n"
                      "--token --ca-cert-hash) and run kubelet, Service proxy and DNS.",
@@ -100,7 +100,8 @@ int cmd_token(int argc, char **argv)
     static const char *data_dir;
     static int64_t ttl;
     static const kn_flag flags[] = {
-        {"data-dir", 0, KN_FLAG_STRING, &data_dir, "/var/lib/knode", "data directory of the server"},
+        {"data-dir", 0, KN_FLAG_STRING, &data_dir, "/var/lib/knode",
+         "data directory of the server"},
         {"ttl", 0, KN_FLAG_DURATION, &ttl, "24h", "lifetime of the token"},
     };
     if (argc < 1 || strcmp(argv[0], "create") != 0) {

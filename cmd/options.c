@@ -18,57 +18,86 @@ join_options opt_join;
 #define D KN_FLAG_DURATION
 
 const kn_flag server_flags[] = {
-    {"data-dir", 0, S, &opt_server.data_dir, "/var/lib/knode", "directory for certificates, keys, kubeconfigs and the store"},
-    {"bind-address", 0, S, &opt_server.bind_address, "127.0.0.1", "address the API server listens on"},
+    {"data-dir", 0, S, &opt_server.data_dir, "/var/lib/knode",
+     "directory for certificates, keys, kubeconfigs and the store"},
+    {"bind-address", 0, S, &opt_server.bind_address, "127.0.0.1",
+     "address the API server listens on"},
     {"secure-port", 0, I, &opt_server.secure_port, "6443", "HTTPS port of the API server"},
-    {"service-cluster-ip-range", 0, S, &opt_server.service_cluster_ip_range, "10.96.0.0/12", "CIDR Service ClusterIPs are allocated from"},
-    {"store", 0, S, &opt_server.store, "", "store URL: sqlite:///path or etcd://h1:2379,h2:2379 (default sqlite://<data-dir>/state.db)"},
+    {"service-cluster-ip-range", 0, S, &opt_server.service_cluster_ip_range, "10.96.0.0/12",
+     "CIDR Service ClusterIPs are allocated from"},
+    {"store", 0, S, &opt_server.store, "",
+     "store URL: sqlite:///path or etcd://h1:2379,h2:2379 (default sqlite://<data-dir>/state.db)"},
 };
 const size_t server_nflags = sizeof(server_flags) / sizeof(server_flags[0]);
 
 const kn_flag kubelet_flags[] = {
     {"kubeconfig", 0, S, &opt_kubelet.kubeconfig, "", "kubeconfig file of the API server"},
-    {"bootstrap-kubeconfig", 0, S, &opt_kubelet.bootstrap_kubeconfig, "", "kubeconfig used to request a client certificate (TLS bootstrap)"},
-    {"config", 0, S, &opt_kubelet.config, "", "KubeletConfiguration file (kubelet.config.k8s.io/v1beta1)"},
-    {"container-runtime-endpoint", 0, S, &opt_kubelet.container_runtime_endpoint, "unix:///run/containerd/containerd.sock", "CRI endpoint of the container runtime"},
-    {"runtime-request-timeout", 0, D, &opt_kubelet.runtime_request_timeout, "2m", "deadline of each CRI call"},
-    {"node-ip", 0, S, &opt_kubelet.node_ip, "", "IP address(es) of the node, comma-separated for dual-stack"},
-    {"hostname-override", 0, S, &opt_kubelet.hostname_override, "", "node name instead of the hostname"},
-    {"root-dir", 0, S, &opt_kubelet.root_dir, "/var/lib/knode/kubelet", "directory for kubelet state (volumes, plugins)"},
-    {"pod-logs-dir", 0, S, &opt_kubelet.pod_logs_dir, "/var/log/pods", "directory of container logs"},
-    {"pod-manifest-path", 0, S, &opt_kubelet.pod_manifest_path, "", "directory (or file) of static pod manifests"},
-    {"cluster-dns", 0, S, &opt_kubelet.cluster_dns, "", "comma-separated DNS server IPs written into pods' resolv.conf"},
+    {"bootstrap-kubeconfig", 0, S, &opt_kubelet.bootstrap_kubeconfig, "",
+     "kubeconfig used to request a client certificate (TLS bootstrap)"},
+    {"config", 0, S, &opt_kubelet.config, "",
+     "KubeletConfiguration file (kubelet.config.k8s.io/v1beta1)"},
+    {"container-runtime-endpoint", 0, S, &opt_kubelet.container_runtime_endpoint,
+     "unix:///run/containerd/containerd.sock", "CRI endpoint of the container runtime"},
+    {"runtime-request-timeout", 0, D, &opt_kubelet.runtime_request_timeout, "2m",
+     "deadline of each CRI call"},
+    {"node-ip", 0, S, &opt_kubelet.node_ip, "",
+     "IP address(es) of the node, comma-separated for dual-stack"},
+    {"hostname-override", 0, S, &opt_kubelet.hostname_override, "",
+     "node name instead of the hostname"},
+    {"root-dir", 0, S, &opt_kubelet.root_dir, "/var/lib/knode/kubelet",
+     "directory for kubelet state (volumes, plugins)"},
+    {"pod-logs-dir", 0, S, &opt_kubelet.pod_logs_dir, "/var/log/pods",
+     "directory of container logs"},
+    {"pod-manifest-path", 0, S, &opt_kubelet.pod_manifest_path, "",
+     "directory (or file) of static pod manifests"},
+    {"cluster-dns", 0, S, &opt_kubelet.cluster_dns, "",
+     "comma-separated DNS server IPs written into pods' resolv.conf"},
     {"cluster-domain", 0, S, &opt_kubelet.cluster_domain, "cluster.local", "cluster DNS domain"},
-    {"node-labels", 0, S, &opt_kubelet.node_labels, "", "labels to add when registering the node (key=value,...)"},
-    {"register-with-taints", 0, S, &opt_kubelet.register_with_taints, "", "taints to add when registering (key=value:Effect,...)"},
+    {"node-labels", 0, S, &opt_kubelet.node_labels, "",
+     "labels to add when registering the node (key=value,...)"},
+    {"register-with-taints", 0, S, &opt_kubelet.register_with_taints, "",
+     "taints to add when registering (key=value:Effect,...)"},
     {"max-pods", 0, I, &opt_kubelet.max_pods, "110", "pods this node can run"},
     {"cgroup-root", 0, S, &opt_kubelet.cgroup_root, "/", "root cgroup for pods"},
-    {"kube-reserved", 0, S, &opt_kubelet.kube_reserved, "", "resources reserved for Kubernetes components (cpu=100m,memory=256Mi)"},
-    {"system-reserved", 0, S, &opt_kubelet.system_reserved, "", "resources reserved for the system"},
-    {"manage-cni", 0, B, &opt_kubelet.manage_cni, "false", "write the CNI conflist for the node's podCIDR"},
-    {"tune-kernel-settings", 0, B, &opt_kubelet.tune_kernel, "false", "set vm.overcommit_memory=1 and kernel.panic* as upstream kubelet does (off: host-wide settings are left alone)"},
+    {"kube-reserved", 0, S, &opt_kubelet.kube_reserved, "",
+     "resources reserved for Kubernetes components (cpu=100m,memory=256Mi)"},
+    {"system-reserved", 0, S, &opt_kubelet.system_reserved, "",
+     "resources reserved for the system"},
+    {"manage-cni", 0, B, &opt_kubelet.manage_cni, "false",
+     "write the CNI conflist for the node's podCIDR"},
+    {"tune-kernel-settings", 0, B, &opt_kubelet.tune_kernel, "false",
+     "set vm.overcommit_memory=1 and kernel.panic* as upstream kubelet does (off: host-wide "
+     "settings are left alone)"},
 };
 const size_t kubelet_nflags = sizeof(kubelet_flags) / sizeof(kubelet_flags[0]);
 
 const kn_flag proxy_flags[] = {
     {"proxy-mode", 0, S, &opt_proxy.proxy_mode, "nftables", "nftables or ipvs"},
-    {"nodeport-addresses", 0, S, &opt_proxy.nodeport_addresses, "", "CIDRs whose node addresses accept NodePorts (default: the default route's interface)"},
+    {"nodeport-addresses", 0, S, &opt_proxy.nodeport_addresses, "",
+     "CIDRs whose node addresses accept NodePorts (default: the default route's interface)"},
     {"masquerade-all", 0, B, &opt_proxy.masquerade_all, "false", "SNAT all Service traffic"},
-    {"min-sync-period", 0, D, &opt_proxy.min_sync_period, "1s", "minimum interval between rule syncs"},
+    {"min-sync-period", 0, D, &opt_proxy.min_sync_period, "1s",
+     "minimum interval between rule syncs"},
     {"sync-period", 0, D, &opt_proxy.sync_period, "30s", "interval of full resyncs"},
-    {"healthz-bind-address", 0, S, &opt_proxy.healthz_bind_address, "0.0.0.0:10256", "address of the healthz server"},
-    {"metrics-bind-address", 0, S, &opt_proxy.metrics_bind_address, "127.0.0.1:10249", "address of the metrics server"},
+    {"healthz-bind-address", 0, S, &opt_proxy.healthz_bind_address, "0.0.0.0:10256",
+     "address of the healthz server"},
+    {"metrics-bind-address", 0, S, &opt_proxy.metrics_bind_address, "127.0.0.1:10249",
+     "address of the metrics server"},
 };
 const size_t proxy_nflags = sizeof(proxy_flags) / sizeof(proxy_flags[0]);
 
 const kn_flag dns_flags[] = {
-    {"dns-listen-address", 0, S, &opt_dns.listen_address, "10.96.0.10", "cluster DNS address to serve on (the kube-dns Service IP)"},
-    {"dns-local-address", 0, S, &opt_dns.local_address, "", "extra node-local address, e.g. 169.254.20.10"},
+    {"dns-listen-address", 0, S, &opt_dns.listen_address, "10.96.0.10",
+     "cluster DNS address to serve on (the kube-dns Service IP)"},
+    {"dns-local-address", 0, S, &opt_dns.local_address, "",
+     "extra node-local address, e.g. 169.254.20.10"},
     {"dns-port", 0, I, &opt_dns.port, "53", "UDP and TCP port"},
     {"dns-ttl", 0, I, &opt_dns.ttl, "5", "TTL of cluster records, seconds"},
     {"dns-pods", 0, S, &opt_dns.pods, "insecure", "pod records: insecure or disabled"},
-    {"dns-upstream", 0, S, &opt_dns.upstream, "", "upstream resolvers (comma-separated ip[:port]); default from --dns-resolv-conf"},
-    {"dns-resolv-conf", 0, S, &opt_dns.resolv_conf, "/etc/resolv.conf", "resolv.conf naming the upstream resolvers"},
+    {"dns-upstream", 0, S, &opt_dns.upstream, "",
+     "upstream resolvers (comma-separated ip[:port]); default from --dns-resolv-conf"},
+    {"dns-resolv-conf", 0, S, &opt_dns.resolv_conf, "/etc/resolv.conf",
+     "resolv.conf naming the upstream resolvers"},
     {"dns-threads", 0, I, &opt_dns.threads, "0", "worker threads (0: one per core)"},
 };
 const size_t dns_nflags = sizeof(dns_flags) / sizeof(dns_flags[0]);
@@ -76,14 +105,17 @@ const size_t dns_nflags = sizeof(dns_flags) / sizeof(dns_flags[0]);
 const kn_flag agent_join_flags[] = {
     {"server", 0, S, &opt_join.server, "", "API server URL to join (with --token)"},
     {"token", 0, S, &opt_join.token, "", "bootstrap token ID.SECRET"},
-    {"ca-cert-hash", 0, S, &opt_join.ca_cert_hash, "", "sha256:<hex> of the cluster CA's public key"},
+    {"ca-cert-hash", 0, S, &opt_join.ca_cert_hash, "",
+     "sha256:<hex> of the cluster CA's public key"},
 };
 const size_t agent_join_nflags = sizeof(agent_join_flags) / sizeof(agent_join_flags[0]);
 
 const kn_flag standalone_extra_flags[] = {
-    {"cluster-cidr", 0, S, &opt_join.cluster_cidr, "10.244.0.0/16", "pod CIDR of the cluster; each node gets a /24"},
+    {"cluster-cidr", 0, S, &opt_join.cluster_cidr, "10.244.0.0/16",
+     "pod CIDR of the cluster; each node gets a /24"},
 };
-const size_t standalone_extra_nflags = sizeof(standalone_extra_flags) / sizeof(standalone_extra_flags[0]);
+const size_t standalone_extra_nflags =
+    sizeof(standalone_extra_flags) / sizeof(standalone_extra_flags[0]);
 
 kn_flag *options_merge(size_t *nout, ...)
 {

@@ -20,22 +20,22 @@
 /* Error kinds: what a caller can act on, independent of where it came from. */
 typedef enum kn_errcode {
     KN_OK = 0,
-    KN_EINTERNAL = 1,  /* a bug or an unexpected library failure */
-    KN_EINVAL,         /* bad input: a field, a flag, a document */
-    KN_ENOTFOUND,      /* the named thing does not exist */
-    KN_EEXIST,         /* already exists */
-    KN_ECONFLICT,      /* optimistic-concurrency conflict: re-read and retry */
-    KN_EIO,            /* a system call or I/O failed (see sys_errno) */
-    KN_ETIMEDOUT,      /* a deadline passed */
-    KN_EUNAVAILABLE,   /* a peer is not reachable or not ready: retry later */
-    KN_EGONE,          /* expired, e.g. a watch's resourceVersion was compacted */
-    KN_EUNAUTHORIZED,  /* no or bad credentials */
-    KN_EFORBIDDEN,     /* authenticated but not allowed */
-    KN_ETOOLARGE,      /* input exceeds a limit */
-    KN_ERANGE,         /* a number does not fit */
-    KN_ENOTSUP,        /* not supported or not built */
-    KN_ECANCELED,      /* the operation was cancelled (shutdown) */
-    KN_ETOOMANY,       /* rate limited (HTTP 429) */
+    KN_EINTERNAL = 1, /* a bug or an unexpected library failure */
+    KN_EINVAL,        /* bad input: a field, a flag, a document */
+    KN_ENOTFOUND,     /* the named thing does not exist */
+    KN_EEXIST,        /* already exists */
+    KN_ECONFLICT,     /* optimistic-concurrency conflict: re-read and retry */
+    KN_EIO,           /* a system call or I/O failed (see sys_errno) */
+    KN_ETIMEDOUT,     /* a deadline passed */
+    KN_EUNAVAILABLE,  /* a peer is not reachable or not ready: retry later */
+    KN_EGONE,         /* expired, e.g. a watch's resourceVersion was compacted */
+    KN_EUNAUTHORIZED, /* no or bad credentials */
+    KN_EFORBIDDEN,    /* authenticated but not allowed */
+    KN_ETOOLARGE,     /* input exceeds a limit */
+    KN_ERANGE,        /* a number does not fit */
+    KN_ENOTSUP,       /* not supported or not built */
+    KN_ECANCELED,     /* the operation was cancelled (shutdown) */
+    KN_ETOOMANY,      /* rate limited (HTTP 429) */
     KN_ERRCODE_MAX
 } kn_errcode;
 

@@ -24,12 +24,12 @@ typedef enum kn_flag_type {
 } kn_flag_type;
 
 typedef struct kn_flag {
-    const char *name;  /* long name, without the dashes */
-    char shorthand;    /* one-letter alias or 0 */
+    const char *name; /* long name, without the dashes */
+    char shorthand;   /* one-letter alias or 0 */
     kn_flag_type type;
-    void *value;       /* where the parsed value goes; type per kn_flag_type */
-    const char *def;   /* default in text form ("" / NULL for none) */
-    const char *help;  /* one line */
+    void *value;      /* where the parsed value goes; type per kn_flag_type */
+    const char *def;  /* default in text form ("" / NULL for none) */
+    const char *help; /* one line */
 } kn_flag;
 
 typedef struct kn_flagset {
@@ -38,8 +38,8 @@ typedef struct kn_flagset {
     const kn_flag *flags;
     size_t nflags;
     /* filled by kn_flags_parse */
-    int verbosity;       /* -v / --v, also applied to the log module */
-    int nargs;           /* positional arguments after the flags */
+    int verbosity; /* -v / --v, also applied to the log module */
+    int nargs;     /* positional arguments after the flags */
     char **args;
 } kn_flagset;
 

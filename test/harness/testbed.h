@@ -22,24 +22,24 @@
 #define TB_MAX_NODES 4
 
 typedef struct tb_node {
-    int index;               /* 1..TB_MAX_NODES: node IP 10.250.0.<index>, pods 10.244.<index>.0/24 */
-    char name[32];           /* "nodeA" ... */
-    char netns[64];          /* network namespace name, unique per run */
-    char dir[256];           /* state directory of this node */
-    char socket[300];        /* containerd CRI socket path */
-    char endpoint[310];      /* "unix://" + socket */
-    char node_ip[32];        /* "10.250.0.<index>" */
-    char pod_cidr[32];       /* "10.244.<index>.0/24" */
-    char pod_gateway[32];    /* "10.244.<index>.1" */
-    char cgroup_parent[96];  /* kubelet-style parent for pods: "/<netns>/kubepods" */
+    int index;            /* 1..TB_MAX_NODES: node IP 10.250.0.<index>, pods 10.244.<index>.0/24 */
+    char name[32];        /* "nodeA" ... */
+    char netns[64];       /* network namespace name, unique per run */
+    char dir[256];        /* state directory of this node */
+    char socket[300];     /* containerd CRI socket path */
+    char endpoint[310];   /* "unix://" + socket */
+    char node_ip[32];     /* "10.250.0.<index>" */
+    char pod_cidr[32];    /* "10.244.<index>.0/24" */
+    char pod_gateway[32]; /* "10.244.<index>.1" */
+    char cgroup_parent[96]; /* kubelet-style parent for pods: "/<netns>/kubepods" */
     pid_t containerd_pid;
     bool up;
 } tb_node;
 
 typedef struct tb_cluster {
-    char prefix[32];         /* unique per run, e.g. "kt1234-" */
+    char prefix[32]; /* unique per run, e.g. "kt1234-" */
     char lan_netns[64];
-    char root[200];          /* base directory of every node's state */
+    char root[200]; /* base directory of every node's state */
     int nnodes;
     tb_node nodes[TB_MAX_NODES];
 } tb_cluster;
