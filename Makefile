@@ -125,6 +125,13 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/test/fuzz/fuzz-%.o $(LIBKNODE)
 	@mkdir -p $(dir $@)
 	$(QLD)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 
+# Benchmarks: test/bench/bench-NAME.c, each a program printing its figures
+BENCH_SRCS := $(wildcard test/bench/bench-*.c)
+BENCH_BINS := $(patsubst test/bench/bench-%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+$(BUILD)/bench/%: $(BUILD)/obj/test/bench/bench-%.o $(LIBKNODE)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS_ALL)
+
 tests: $(BUILD)/knode $(BUILD)/test-unit $(BUILD)/test-integration $(FUZZ_REPLAY)
 
 unit: $(BUILD)/test-unit
@@ -160,7 +167,7 @@ fuzz: deps
 	@sh test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 bench: deps
-	$(MAKE) OPT=-O2 all
+	$(MAKE) $(BUILD)/knode $(BENCH_BINS) images
 	@sh test/bench/run.sh $(BUILD)
 
 # ---- formatting ----------------------------------------------------------------

@@ -41,6 +41,19 @@ run_suite() {  # run_suite NAME CMD...
     fi
 }
 
+# What the root network namespace and the host look like before any test:
+# compared at the end, so a test that leaks anything there fails the suite.
+host_state() {
+    echo "# links"; ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
+    echo "# addresses"; ip -o addr show 2>/dev/null | awk '{print $2, $4}' | sort
+    echo "# routes"; ip route show table all 2>/dev/null | sort
+    echo "# nft"; nft list tables 2>/dev/null | sort
+    echo "# netns"; ip netns list 2>/dev/null | awk '{print $1}' | sort
+    echo "# mounts"; awk '{print $2}' /proc/mounts | grep -E '/tmp/kt-|knode-tb|/run/knode' | sort
+    echo "# containerd"; pgrep -x containerd 2>/dev/null | sort
+}
+before=$(host_state)
+
 run_suite unit "$BUILD/test-unit"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite unit-asan "$ASAN/test-unit"
@@ -81,6 +94,19 @@ else
     echo "=== integration: skipped (needs root for network namespaces and containerd)"
     total_s=$((total_s + 1))
 fi
+
+leftovers() {
+    after=$(host_state)
+    if [ "$before" = "$after" ]; then
+        echo "PASS safety.host_untouched (root netns links, addresses, routes, nft tables; netns; mounts; containerd)"
+        echo "1 passed, 0 failed"
+    else
+        echo "FAIL safety.host_untouched: the tests left changes behind:"
+        diff <(echo "$before") <(echo "$after") | sed 's/^/    | /'
+        echo "0 passed, 1 failed"; return 1
+    fi
+}
+run_suite safety leftovers
 
 echo
 echo "logs: $log_dir/"
