@@ -38,7 +38,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit -Wno-unused-parameter \
         -Wformat=2 -Wno-format-nonliteral -Werror
 OPT ?= -O2 -g
-CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing \
+CFLAGS_ALL := -std=gnu11 -Ulinux -Uunix $(OPT) $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing \
               -I. -I$(BUILD)/gen -DKNODE_VERSION='"$(VERSION)"' -DKNODE_COMMIT='"$(GIT_COMMIT)"' \
               $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm $(LDLIBS)
