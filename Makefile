@@ -106,9 +106,10 @@ $(BUILD)/gen/cri/%.pb-c.c $(BUILD)/gen/cri/%.pb-c.h: cri/%.proto
 	@mkdir -p $(BUILD)/gen/cri
 	$(Q)protoc-c --c_out=$(BUILD)/gen/cri --proto_path=cri $<
 
-# generated protobuf-c code is not ours to warn about
+# generated files are kept (not intermediate); their code is not ours to warn about
+.SECONDARY: $(PROTO_SRCS) $(PROTO_HDRS)
 $(BUILD)/gen/cri/%.pb-c.o: $(BUILD)/gen/cri/%.pb-c.c
-	$(QCC)$(CC) $(filter-out -Werror -Wshadow,$(CFLAGS_ALL)) -w -c -o $@ $<
+	$(QCC)$(CC) $(filter-out -Werror -Wshadow,$(CFLAGS_ALL)) -I$(BUILD)/gen/cri -w -c -o $@ $<
 
 $(BUILD)/test-unit: $(RUNNER_OBJS) $(UNIT_OBJS) $(LIBKNODE)
 	$(QLD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(RUNNER_OBJS) $(UNIT_OBJS) $(LIBKNODE) $(LDLIBS_ALL)
