@@ -1,0 +1,41 @@
+/* kc-internal.h - helpers shared inside api-client/ (not a public API). */
+#ifndef KNODE_API_CLIENT_KC_INTERNAL_H
+#define KNODE_API_CLIENT_KC_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "api-client/kubeconfig.h"
+#include "lib/error.h"
+
+/* The negative return for a failure already recorded in *err (err may be NULL). */
+static inline int kc_fail(kn_error **err)
+{
+    return err && *err ? -(int)(*err)->code : -KN_EINTERNAL;
+}
+
+/* Moves *src into *dst (or drops it when dst is NULL or already set);
+ * returns the negative code. */
+static inline int kc_error_move(kn_error **dst, kn_error **src)
+{
+    int r = *src ? -(int)(*src)->code : -KN_EINTERNAL;
+    if (dst && !*dst) {
+        *dst = *src;
+        *src = NULL;
+    }
+    kn_error_free(src);
+    return r;
+}
+
+/* Reads a whole file (at most max bytes) into a NUL-terminated buffer. */
+int kc_read_file(const char *path, size_t max, char **out, size_t *outlen, kn_error **err);
+
+/* Parses a YAML or JSON document into cJSON (caller deletes). */
+int kc_parse_yaml_or_json(const char *data, size_t len, cJSON **out, kn_error **err);
+
+/* Fills server, server_host, server_port, server_path and server_tls of c
+ * from a URL "https://host:port/prefix" (scheme optional, https assumed).
+ * On error returns -1 with *why set to a static explanation. */
+int kc_parse_server(kc_config *c, const char *url, const char **why);
+
+#endif
