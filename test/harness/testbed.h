@@ -59,10 +59,13 @@ int tb_cluster_up(tb_cluster *c, int n, kn_error **err);
  * negative with *err listing what could not be removed. */
 int tb_cluster_down(tb_cluster *c, kn_error **err);
 
-/* Runs argv inside node's netns (and, with in_mount_ns, inside a mount
- * namespace where the cgroup hierarchies are visible). Captures stdout+stderr
- * into *out (owned by the caller, may be NULL) and returns the exit status,
- * or negative on failure to start. timeout_s bounds the run (killed by PID). */
+/* Runs argv inside the netns (a node's or the lan's; NULL: the caller's
+ * namespaces), in a private mount namespace where /sys belongs to that netns
+ * and the cgroup hierarchies are visible. argv[0] is looked up in PATH plus
+ * the sbin dirs. Captures stdout+stderr into *out (owned by the caller, out
+ * may be NULL) and returns the exit status (128+N when killed by signal N),
+ * or negative on failure to start or after timeout_s (the command's process
+ * group is then killed by PID). */
 int tb_exec(const char *netns, char *const argv[], int timeout_s, char **out, kn_error **err);
 
 /* Convenience: runs "/bin/sh -c cmd" inside netns. */
