@@ -1429,10 +1429,31 @@ int tb_cluster_down(tb_cluster *c, kn_error **err)
 
 /* ---- availability ------------------------------------------------------ */
 
+static bool has_images(const char *dir)
+{
+    char path[600];
+    return fmt_into(path, sizeof(path), "%s/pause.tar", dir) && path_exists(path) &&
+           fmt_into(path, sizeof(path), "%s/busybox.tar", dir) && path_exists(path);
+}
+
 const char *tb_images_dir(void)
 {
+    static char beside[512];
     const char *d = getenv("KNODE_IMAGES");
-    return d && *d ? d : "build/images";
+    if (d && *d)
+        return d;
+    /* $(BUILD)/test-integration -> $(BUILD)/images, whatever BUILD is */
+    char exe[400];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        if (slash && fmt_into(beside, sizeof(beside), "%s/images", exe) && has_images(beside))
+            return beside;
+    }
+    return "build/images";
 }
 
 bool tb_available(char *why, size_t whylen)

@@ -45,7 +45,8 @@ typedef struct tb_cluster {
 } tb_cluster;
 
 /* Image tarballs built by `make images` (packaging/images/build.sh); the
- * directory is $KNODE_IMAGES or build/images. */
+ * directory is $KNODE_IMAGES, else images/ beside the running test binary
+ * (i.e. $(BUILD)/images) when it holds both tarballs, else build/images. */
 const char *tb_images_dir(void);
 
 /* Creates the lan and n nodes (nodeA, nodeB, ...), each with a running
