@@ -62,7 +62,7 @@ void kn_workqueue_add(kn_workqueue *q, const char *key);
 
 /* Blocks until a key is available and marks it as being processed. Returns
  * true with *key set (newly allocated; the caller frees it after done), or
- * false once the queue is shut down and empty. */
+ * false (*key = NULL) once the queue is shut down and empty. */
 bool kn_workqueue_get(kn_workqueue *q, char **key);
 
 /* Ends processing of key (from get). If it was added meanwhile it is queued

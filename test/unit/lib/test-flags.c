@@ -38,12 +38,12 @@ static kn_flagset make_fs(void)
     };
 }
 
-/* Parses a NULL-terminated list of arguments. */
+/* Parses the given arguments. The argv array is a compound literal that lives
+ * until the end of the enclosing block, so fs.args stays valid when PARSE is
+ * used as a plain statement (not inside another macro's block). */
 #define PARSE(fs, err, ...)                                                                        \
-    ({                                                                                             \
-        char *argv_[] = {__VA_ARGS__, NULL};                                                       \
-        kn_flags_parse((fs), (int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_, (err));           \
-    })
+    kn_flags_parse((fs), (int)(sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)),                  \
+                   (char *[]){__VA_ARGS__, NULL}, (err))
 
 KT_TEST(flags, defaults_applied)
 {
@@ -105,7 +105,8 @@ KT_TEST(flags, bool_forms)
         KT_ASSERT(o.fail_swap);
     }
     /* a bool flag does not take the next argument: it is positional */
-    KT_ASSERT_OK(PARSE(&fs, &err, "--fail-swap-on", "false"), err);
+    int r = PARSE(&fs, &err, "--fail-swap-on", "false");
+    KT_ASSERT_OK(r, err);
     KT_ASSERT(o.fail_swap);
     KT_ASSERT_EQ(fs.nargs, 1);
     KT_ASSERT_STREQ(fs.args[0], "false");
@@ -222,7 +223,8 @@ KT_TEST(flags, double_dash_ends_flags)
 {
     kn_flagset fs = make_fs();
     kn_error *err = NULL;
-    KT_ASSERT_OK(PARSE(&fs, &err, "--max-pods=5", "--", "--max-pods=6", "-x"), err);
+    int r = PARSE(&fs, &err, "--max-pods=5", "--", "--max-pods=6", "-x");
+    KT_ASSERT_OK(r, err);
     KT_ASSERT_EQ(o.max_pods, 5);
     KT_ASSERT(!o.verbose_x);
     KT_ASSERT_EQ(fs.nargs, 2);
@@ -234,13 +236,16 @@ KT_TEST(flags, positional_args)
 {
     kn_flagset fs = make_fs();
     kn_error *err = NULL;
-    KT_ASSERT_OK(PARSE(&fs, &err, "--max-pods=5", "create", "-", "extra"), err);
+    int r = PARSE(&fs, &err, "--max-pods=5", "create", "-", "extra");
+    KT_ASSERT_OK(r, err);
     KT_ASSERT_EQ(fs.nargs, 3);
     KT_ASSERT_STREQ(fs.args[0], "create");
     KT_ASSERT_STREQ(fs.args[1], "-");
     KT_ASSERT_STREQ(fs.args[2], "extra");
-    KT_ASSERT_OK(PARSE(&fs, &err, "only"), err);
+    r = PARSE(&fs, &err, "only");
+    KT_ASSERT_OK(r, err);
     KT_ASSERT_EQ(fs.nargs, 1);
+    KT_ASSERT_STREQ(fs.args[0], "only");
     KT_ASSERT_EQ(o.max_pods, 110); /* defaults re-applied on every parse */
 }
 
