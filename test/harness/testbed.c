@@ -35,6 +35,7 @@
 #define TB_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define TB_CNI_BIN "/usr/lib/cni"
 #define TB_SHIM_DIR "/run/containerd/s/"
+#define TB_CNI_CACHE "/var/lib/cni/results/"
 
 enum {
     TB_MAX_CG = 24,         /* cgroup mounts remembered for the remount */
@@ -1049,36 +1050,81 @@ static int cluster_create(tb_cluster *c, kn_error **err)
 
 /* ---- tearing down ------------------------------------------------------ */
 
-/* Shim sockets containerd 1.6 put in /run/containerd/s, as each task
- * bundle's `address` file records them (TESTBED.md gotcha 5). */
-static int shim_sockets(const tb_node *nd, char **out, int max)
-{
-    char pattern[400];
-    snprintf(pattern, sizeof(pattern), "%s/state/io.containerd.runtime.v2.task/*/*/address",
-             nd->dir);
-    glob_t g;
-    int n = 0;
-    if (glob(pattern, 0, NULL, &g) != 0)
-        return 0;
-    for (size_t i = 0; i < g.gl_pathc && n < max; i++) {
-        cleanup_free char *addr = read_text(g.gl_pathv[i]);
-        if (!addr)
-            continue;
-        addr[strcspn(addr, "\r\n")] = '\0';
-        const char *p = strncmp(addr, "unix://", 7) == 0 ? addr + 7 : addr;
-        if (strncmp(p, TB_SHIM_DIR, strlen(TB_SHIM_DIR)) == 0 && !strstr(p, ".."))
-            out[n++] = xstrdup(p);
-    }
-    globfree(&g);
-    return n;
-}
-
 static bool safe_id(const char *id)
 {
     if (!*id || *id == '-' || strlen(id) > 128)
         return false;
     return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
            strlen(id);
+}
+
+typedef struct tb_files {
+    char *path[256];
+    int n;
+} tb_files;
+
+static void files_add(tb_files *f, const char *path)
+{
+    if (f->n < (int)KN_ARRAY_SIZE(f->path))
+        f->path[f->n++] = xstrdup(path);
+}
+
+static void files_free(tb_files *f)
+{
+    for (int i = 0; i < f->n; i++)
+        free(f->path[i]);
+    f->n = 0;
+}
+
+/* Shim sockets containerd 1.6 put in /run/containerd/s, as each task
+ * bundle's `address` file records them (TESTBED.md gotcha 5). */
+static void shim_sockets(const tb_node *nd, tb_files *out)
+{
+    char pattern[400];
+    snprintf(pattern, sizeof(pattern), "%s/state/io.containerd.runtime.v2.task/*/*/address",
+             nd->dir);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        cleanup_free char *addr = read_text(g.gl_pathv[i]);
+        if (!addr)
+            continue;
+        addr[strcspn(addr, "\r\n")] = '\0';
+        const char *p = strncmp(addr, "unix://", 7) == 0 ? addr + 7 : addr;
+        if (strncmp(p, TB_SHIM_DIR, strlen(TB_SHIM_DIR)) == 0 && !strstr(p, ".."))
+            files_add(out, p);
+    }
+    globfree(&g);
+}
+
+/* libcni's result cache (/var/lib/cni/results/<net>-<id>-<ifname>) for the
+ * sandboxes and tasks this node's containerd knows; containerd 1.6 has no
+ * setting to move it, and only a graceful StopPodSandbox removes it. */
+static void cni_cache_files(const tb_node *nd, tb_files *out)
+{
+    static const char *const where[] = {"state/io.containerd.runtime.v2.task/*/*",
+                                        "root/io.containerd.grpc.v1.cri/sandboxes/*",
+                                        "state/io.containerd.grpc.v1.cri/sandboxes/*"};
+    for (size_t w = 0; w < KN_ARRAY_SIZE(where); w++) {
+        char pattern[400];
+        snprintf(pattern, sizeof(pattern), "%s/%s", nd->dir, where[w]);
+        glob_t g;
+        if (glob(pattern, GLOB_ONLYDIR, NULL, &g) != 0)
+            continue;
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char *id = strrchr(g.gl_pathv[i], '/') + 1;
+            char cache[400];
+            glob_t c;
+            snprintf(cache, sizeof(cache), TB_CNI_CACHE "*-%s-*", id);
+            if (safe_id(id) && glob(cache, 0, NULL, &c) == 0) {
+                for (size_t k = 0; k < c.gl_pathc; k++)
+                    files_add(out, c.gl_pathv[k]);
+                globfree(&c);
+            }
+        }
+        globfree(&g);
+    }
 }
 
 /* `<rt> --root <root> list -q`, then kill --all and delete -f each. */
@@ -1208,7 +1254,7 @@ static void netns_kill_all(const char *netns)
         stop_pids(pids, n);
 }
 
-static void node_down(tb_node *nd, char **socks, int nsocks)
+static void node_down(tb_node *nd, const tb_files *outside)
 {
     kill_runtime_containers(nd);
     if (nd->containerd_pid > 0 && stop_pids(&nd->containerd_pid, 1))
@@ -1217,8 +1263,8 @@ static void node_down(tb_node *nd, char **socks, int nsocks)
         netns_kill_all(nd->netns);
         netns_del(nd->netns);
     }
-    for (int i = 0; i < nsocks; i++)
-        unlink(socks[i]);
+    for (int i = 0; i < outside->n; i++)
+        unlink(outside->path[i]);
     cgroups_remove(nd->netns);
     nd->up = false;
 }
@@ -1267,15 +1313,15 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
-static void check_node_left(const tb_node *nd, char **socks, int nsocks, char **left)
+static void check_node_left(const tb_node *nd, const tb_files *outside, char **left)
 {
     if (pid_alive(nd->containerd_pid))
         list_add(left, "%s: containerd pid %d", nd->name, (int)nd->containerd_pid);
     if (netns_exists(nd->netns))
         list_add(left, "netns %s", nd->netns);
-    for (int i = 0; i < nsocks; i++) {
-        if (path_exists(socks[i]))
-            list_add(left, "shim socket %s", socks[i]);
+    for (int i = 0; i < outside->n; i++) {
+        if (path_exists(outside->path[i]))
+            list_add(left, "file %s", outside->path[i]);
     }
     char dirs[TB_MAX_CG][128];
     int n = cg_dirs(dirs, TB_MAX_CG);
@@ -1306,12 +1352,13 @@ static int cluster_teardown(tb_cluster *c, kn_error **err)
     char *left = NULL;
     for (int i = 0; i < c->nnodes; i++) {
         tb_node *nd = &c->nodes[i];
-        char *socks[256];
-        int nsocks = shim_sockets(nd, socks, 256);
-        node_down(nd, socks, nsocks);
-        check_node_left(nd, socks, nsocks, &left);
-        for (int k = 0; k < nsocks; k++)
-            free(socks[k]);
+        /* files outside the node's dir that its containerd made */
+        tb_files outside = {.n = 0};
+        shim_sockets(nd, &outside);
+        cni_cache_files(nd, &outside);
+        node_down(nd, &outside);
+        check_node_left(nd, &outside, &left);
+        files_free(&outside);
     }
     if (netns_exists(c->lan_netns)) {
         netns_kill_all(c->lan_netns);
