@@ -31,7 +31,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 PKGS := libcjson yaml-0.1 libcurl openssl grpc libprotobuf-c libnftables libnftnl \
-        libmnl libnl-3.0 libnl-genl-3.0 libnetfilter_conntrack sqlite3 libmicrohttpd
+        libmnl libnl-3.0 libnl-genl-3.0 libnetfilter_conntrack sqlite3 libmicrohttpd gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

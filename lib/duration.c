@@ -37,23 +37,40 @@ static const unit *match_unit(const char *p, size_t *len)
     return best;
 }
 
-/* Reads digits into *v (saturating flag on overflow); returns digit count. */
-static int read_digits(const char **p, uint64_t *v, int *scale, bool *overflow, bool fraction)
+/* Reads the integer digits into *v, flagging overflow. Returns the count. */
+static int read_digits(const char **p, uint64_t *v, bool *overflow)
 {
     int n = 0;
-    while (**p >= '0' && **p <= '9') {
-        int d = **p - '0';
-        if (!fraction) {
-            if (*v > (UINT64_MAX - (uint64_t)d) / 10)
-                *overflow = true;
-            else
-                *v = *v * 10 + (uint64_t)d;
-        } else if (*v <= (UINT64_MAX - 9) / 10 && *scale < 18) {
-            *v = *v * 10 + (uint64_t)d;
-            (*scale)++;
+    for (; **p >= '0' && **p <= '9'; (*p)++, n++) {
+        uint64_t d = (uint64_t)(**p - '0');
+        if (*v > (UINT64_MAX - d) / 10)
+            *overflow = true;
+        else
+            *v = *v * 10 + d;
+    }
+    return n;
+}
+
+/* Reads fraction digits as Go's leadingFraction does: digits are taken while
+ * they fit, *scale is 10^(digits taken); later digits are ignored. */
+static int read_fraction(const char **p, uint64_t *v, double *scale)
+{
+    int n = 0;
+    bool overflow = false;
+    for (; **p >= '0' && **p <= '9'; (*p)++, n++) {
+        if (overflow)
+            continue;
+        if (*v > (uint64_t)INT64_MAX / 10) {
+            overflow = true;
+            continue;
         }
-        (*p)++;
-        n++;
+        uint64_t y = *v * 10 + (uint64_t)(**p - '0');
+        if (y > (uint64_t)1 << 63) {
+            overflow = true;
+            continue;
+        }
+        *v = y;
+        *scale *= 10;
     }
     return n;
 }
@@ -61,14 +78,14 @@ static int read_digits(const char **p, uint64_t *v, int *scale, bool *overflow, 
 static int parse_component(const char **pp, const char *orig, uint64_t *total, kn_error **err)
 {
     uint64_t whole = 0, frac = 0;
-    int frac_scale = 0;
+    double frac_scale = 1;
     bool overflow = false;
     const char *p = *pp;
-    int nd = read_digits(&p, &whole, &frac_scale, &overflow, false);
+    int nd = read_digits(&p, &whole, &overflow);
     int nf = 0;
     if (*p == '.') {
         p++;
-        nf = read_digits(&p, &frac, &frac_scale, &overflow, true);
+        nf = read_fraction(&p, &frac, &frac_scale);
     }
     if (nd == 0 && nf == 0)
         return kn_error_set(err, KN_EINVAL, "invalid duration \"%s\"", orig);
@@ -77,16 +94,14 @@ static int parse_component(const char **pp, const char *orig, uint64_t *total, k
     if (!u)
         return kn_error_set(err, KN_EINVAL, "invalid duration \"%s\": missing unit", orig);
     p += ulen;
-    if (overflow || whole > (uint64_t)INT64_MAX / (uint64_t)u->ns)
+    /* the limit is 1<<63 so that the most negative duration parses */
+    const uint64_t limit = (uint64_t)1 << 63;
+    if (overflow || whole > limit / (uint64_t)u->ns)
         return kn_error_set(err, KN_ERANGE, "duration \"%s\" out of range", orig);
     uint64_t v = whole * (uint64_t)u->ns;
-    if (frac) {
-        double f = (double)frac;
-        for (int i = 0; i < frac_scale; i++)
-            f /= 10;
-        v += (uint64_t)(f * (double)u->ns);
-    }
-    if (v > (uint64_t)INT64_MAX - *total)
+    if (frac) /* as Go: float64 keeps nanosecond accuracy for fractions of hours */
+        v += (uint64_t)((double)frac * ((double)u->ns / frac_scale));
+    if (v > limit - *total)
         return kn_error_set(err, KN_ERANGE, "duration \"%s\" out of range", orig);
     *total += v;
     *pp = p;
@@ -110,7 +125,9 @@ int kn_duration_parse(const char *s, int64_t *out_ns, kn_error **err)
         if (parse_component(&p, s, &total, err) < 0)
             return -KN_EINVAL;
     }
-    *out_ns = neg ? -(int64_t)total : (int64_t)total;
+    if (!neg && total > (uint64_t)INT64_MAX)
+        return kn_error_set(err, KN_ERANGE, "duration \"%s\" out of range", s);
+    *out_ns = neg ? (int64_t)(0 - total) : (int64_t)total;
     return 0;
 }
 

@@ -115,14 +115,20 @@ static int parse_verbosity(kn_flagset *fs, const char *text, kn_error **err)
 typedef enum { TOK_FLAG, TOK_HELP, TOK_VERBOSITY } tok_kind;
 
 /* Resolves one "-x"/"--name" token to a flag. */
-static int resolve(kn_flagset *fs, const char *arg, const char **name_end, const kn_flag **flag,
+/* Resolves one "-x"/"--name" token to a flag. *attached gets a value written
+ * in the same token: "--name=value", "-x=value" or pflag's "-xvalue". */
+static int resolve(kn_flagset *fs, const char *arg, const char **attached, const kn_flag **flag,
                    tok_kind *kind, kn_error **err)
 {
     bool is_long = arg[1] == '-';
     const char *name = arg + (is_long ? 2 : 1);
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    *name_end = name + len;
+    *attached = eq ? eq + 1 : NULL;
+    if (!is_long && len > 1) { /* shorthand with its value attached: -n10.0.0.1, -v4 */
+        *attached = name + 1;
+        len = 1;
+    }
     *flag = NULL;
     if ((len == 4 && strncmp(name, "help", 4) == 0) || (!is_long && len == 1 && name[0] == 'h')) {
         *kind = TOK_HELP;
@@ -133,11 +139,35 @@ static int resolve(kn_flagset *fs, const char *arg, const char **name_end, const
         return 0;
     }
     *kind = TOK_FLAG;
-    *flag = is_long ? find_long(fs, name, len) : (len == 1 ? find_short(fs, name[0]) : NULL);
+    *flag = is_long ? find_long(fs, name, len) : find_short(fs, name[0]);
     if (!*flag)
-        return kn_error_set(err, KN_EINVAL, "unknown flag: %s%.*s", is_long ? "--" : "-", (int)len,
-                            name);
+        return kn_error_set(err, KN_EINVAL, "unknown flag: %s%.*s", is_long ? "--" : "-",
+                            is_long ? (int)len : (int)strlen(name), name);
     return 0;
+}
+
+/* Parses one flag token at argv[*i] (advancing *i past a separate value).
+ * Returns 0, 1 for help, or negative. */
+static int parse_one(kn_flagset *fs, int argc, char **argv, int *i, kn_error **err)
+{
+    const char *arg = argv[*i];
+    const char *val;
+    const kn_flag *f;
+    tok_kind kind;
+    if (resolve(fs, arg, &val, &f, &kind, err) < 0)
+        return -KN_EINVAL;
+    if (kind == TOK_HELP) {
+        kn_flags_print_help(fs, stdout);
+        return 1;
+    }
+    if (!val && kind == TOK_FLAG && f->type == KN_FLAG_BOOL)
+        val = "true";
+    if (!val) {
+        if (*i + 1 >= argc)
+            return kn_error_set(err, KN_EINVAL, "flag needs an argument: %s", arg);
+        val = argv[++*i];
+    }
+    return kind == TOK_VERBOSITY ? parse_verbosity(fs, val, err) : set_value(f, val, err);
 }
 
 int kn_flags_parse(kn_flagset *fs, int argc, char **argv, kn_error **err)
@@ -147,38 +177,25 @@ int kn_flags_parse(kn_flagset *fs, int argc, char **argv, kn_error **err)
     fs->verbosity = kn_log_get_verbosity();
     if (apply_defaults(fs, err) < 0)
         return -KN_EINVAL;
-    int i = 0;
+    /* Flags and positional arguments may be interspersed, as with pflag:
+     * positionals are gathered, in order, at the front of argv[0..npos). */
+    int npos = 0, i = 0;
     for (; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--") == 0) {
-            i++;
+        if (strcmp(argv[i], "--") == 0) {
+            for (int j = i + 1; j < argc; j++)
+                argv[npos++] = argv[j];
             break;
         }
-        if (arg[0] != '-' || arg[1] == '\0')
-            break;
-        const char *name_end;
-        const kn_flag *f;
-        tok_kind kind;
-        if (resolve(fs, arg, &name_end, &f, &kind, err) < 0)
-            return -KN_EINVAL;
-        if (kind == TOK_HELP) {
-            kn_flags_print_help(fs, stdout);
-            return 1;
+        if (argv[i][0] != '-' || argv[i][1] == '\0') {
+            argv[npos++] = argv[i]; /* slots before i are consumed flags */
+            continue;
         }
-        const char *val = *name_end == '=' ? name_end + 1 : NULL;
-        if (!val && kind == TOK_FLAG && f->type == KN_FLAG_BOOL)
-            val = "true";
-        if (!val) {
-            if (i + 1 >= argc)
-                return kn_error_set(err, KN_EINVAL, "flag needs an argument: %s", arg);
-            val = argv[++i];
-        }
-        int r = kind == TOK_VERBOSITY ? parse_verbosity(fs, val, err) : set_value(f, val, err);
-        if (r < 0)
+        int r = parse_one(fs, argc, argv, &i, err);
+        if (r != 0)
             return r;
     }
-    fs->nargs = argc - i;
-    fs->args = argv + i;
+    fs->nargs = npos;
+    fs->args = argv;
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /* flags.h - command-line flags the way upstream components take them (pflag):
  * `--name=value`, `--name value`, booleans as `--name` or `--name=false`,
- * `-v N` / `--v=N` verbosity, `-h` / `--help`, `--` ends the flags.
+ * `-v N` / `--v=N` / `-v4` verbosity, shorthands with attached values (`-n10`),
+ * `-h` / `--help`, flags and positional arguments interspersed, `--` ends
+ * the flags. Positional arguments are gathered at the front of argv.
  *
  * A sub-command declares a table; defaults are applied from their text form
  * before parsing, so the help output and the behaviour cannot disagree.

@@ -103,7 +103,7 @@ static void lb_quoted(line_buf *lb, const char *s)
             lb_append(lb, "\\%c", *s);
         else if (*s == '\n')
             lb_append(lb, "\\n");
-        else if ((unsigned char)*s < 0x20)
+        else if ((unsigned char)*s < 0x20 || *s == 0x7f)
             lb_append(lb, "\\x%02x", (unsigned char)*s);
         else
             lb_append(lb, "%c", *s);
@@ -115,7 +115,12 @@ static int needs_quotes(const char *s)
 {
     if (!*s)
         return 1;
-    return strpbrk(s, " \t\n\"=\\") != NULL;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == ' ' || c == '"' || c == '=' || c == '\\')
+            return 1;
+    }
+    return 0;
 }
 
 void kn_log_kv(kn_log_level level, const char *component, const char *msg, ...)

@@ -2,7 +2,7 @@
  *
  * Lines look like klog's text format, so operators' log tooling carries over:
  *
- *   I1121 11:38:00.123456   4242 kubelet] "pod started" pod="default/web" restarts=0
+ *   I1121 11:38:00.123456   4242 kubelet] "pod started" pod=default/web reason="Back off"
  *
  * Levels are error, warning and info; info lines have a verbosity (-v N, as
  * klog): kn_log_v(N) is true when N <= the configured verbosity. Messages are
@@ -42,8 +42,9 @@ void kn_log_msgv(kn_log_level level, const char *component, const char *fmt, va_
     __attribute__((format(printf, 3, 0)));
 
 /* Structured form: a quoted message then key=value pairs from a NULL-ended
- * list of (const char *key, const char *value); values with spaces, quotes or
- * '=' are quoted and escaped. */
+ * list of (const char *key, const char *value); values that are empty or hold
+ * spaces, quotes, '=', '\\' or control characters are quoted and escaped, so a
+ * value can never forge a line or a field. */
 void kn_log_kv(kn_log_level level, const char *component, const char *msg, ...)
     __attribute__((sentinel));
 
