@@ -19,6 +19,7 @@ shift
 # "source mountpoint options" of each cgroup v1 hierarchy, read on the host
 NSRUN_CGROUPS=$(awk '$3 == "cgroup" && $2 ~ "^/sys/fs/cgroup/" { print $1, $2, $4 }' /proc/self/mounts)
 export NSRUN_CGROUPS
+# shellcheck disable=SC2016  # expanded by the inner shell
 exec ip netns exec "$ns" /bin/sh -c '
     set -e
     mount -t tmpfs -o mode=755,nosuid,nodev,noexec cgroup-root /sys/fs/cgroup

@@ -480,3 +480,54 @@ KT_TEST_TIMEOUT(testbed, cleanup_on_timeout, 120)
     recorded r = {.npids = 1, .pids = {cpid}};
     assert_nothing_left(&c, &r);
 }
+
+/* ---- a run that was SIGKILLed: tb-gc.sh collects it ------------------------ */
+
+KT_TEST_TIMEOUT(testbed, gc_after_sigkill, 120)
+{
+    require_testbed();
+    if (access("test/harness/tb-gc.sh", R_OK) != 0)
+        KT_SKIP("not in the source tree (test/harness/tb-gc.sh)");
+    int pfd[2];
+    KT_ASSERT(pipe(pfd) == 0);
+    pid_t child = fork();
+    KT_ASSERT(child >= 0);
+    if (child == 0) {
+        /* a run that dies without any cleanup, leaving containerd, a shim
+         * and a container running */
+        kn_error *err = NULL;
+        tb_cluster c;
+        if (tb_cluster_up(&c, 1, &err) < 0)
+            _exit(2);
+        char id[64];
+        snprintf(id, sizeof(id), "%sctr", c.prefix);
+        run_container(&c.nodes[0], "runc", "/usr/sbin/runc", id);
+        dprintf(pfd[1], "%s %d\n", c.prefix, (int)c.nodes[0].containerd_pid);
+        kill(getpid(), SIGKILL);
+    }
+    close(pfd[1]);
+    char line[128] = "";
+    FILE *f = fdopen(pfd[0], "r");
+    KT_ASSERT(f && fgets(line, sizeof(line), f));
+    fclose(f);
+    KT_ASSERT(waitpid(child, NULL, 0) == child);
+    tb_cluster c = {.nnodes = 1};
+    tb_node *nd = &c.nodes[0];
+    int cpid = 0;
+    KT_ASSERT(sscanf(line, "%31s %d", c.prefix, &cpid) == 2);
+    snprintf(c.root, sizeof(c.root), "/run/knode-tb-%.*s", (int)strlen(c.prefix) - 1, c.prefix);
+    snprintf(nd->netns, sizeof(nd->netns), "%snodeA", c.prefix);
+    snprintf(nd->dir, sizeof(nd->dir), "%s/nodeA", c.root);
+    snprintf(nd->socket, sizeof(nd->socket), "%s/containerd.sock", nd->dir);
+    nd->containerd_pid = cpid;
+    recorded r = {.npids = 0};
+    record_node(nd, &r);
+    KT_ASSERT_MSG(r.npids >= 3 && r.nsocks >= 1, "expected leftovers: %d pids, %d sockets", r.npids,
+                  r.nsocks);
+    char *gc[] = {"bash", "test/harness/tb-gc.sh", c.prefix, NULL};
+    cleanup_free char *out = must_run(NULL, gc);
+    KT_ASSERT_CONTAINS(out, "collected");
+    assert_nothing_left(&c, &r);
+    for (int i = 0; i < r.nsocks; i++)
+        free(r.socks[i]);
+}
