@@ -1,0 +1,459 @@
+/* test-api-client.c - api-client against the loopback fake API server:
+ * TLS and credentials, REST verbs, retries, pagination, watches. No root,
+ * no network beyond 127.0.0.1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-client/kubeconfig.h"
+#include "api-client/rest.h"
+#include "api-client/transport.h"
+#include "lib/cleanup.h"
+#include "lib/duration.h"
+#include "lib/json.h"
+#include "lib/xalloc.h"
+#include "test/harness/apiserver-fake.h"
+#include "test/runner/kt.h"
+
+static fa_server *start_fake(const fa_options *o)
+{
+    cleanup_error kn_error *err = NULL;
+    fa_server *s = NULL;
+    cleanup_free char *dir = xasprintf("%s/fake", kt_tmpdir());
+    KT_ASSERT_OK(fa_start(dir, o, &s, &err), err);
+    return s;
+}
+
+/* Writes a kubeconfig for the fake server; user_body is the "user" mapping. */
+static kc_config *kubeconfig_for(fa_server *s, const char *ca, const char *user_body)
+{
+    cleanup_free char *path = xasprintf("%s/kubeconfig", fa_dir(s));
+    FILE *f = fopen(path, "w");
+    KT_ASSERT(f);
+    fprintf(f,
+            "{\"current-context\":\"t\",\"clusters\":[{\"name\":\"c\",\"cluster\":{\"server\":"
+            "\"%s\",\"certificate-authority\":\"%s\"}}],\"users\":[{\"name\":\"u\",\"user\":%s}],"
+            "\"contexts\":[{\"name\":\"t\",\"context\":{\"cluster\":\"c\",\"user\":\"u\"}}]}",
+            fa_url(s), ca, user_body);
+    fclose(f);
+    cleanup_error kn_error *err = NULL;
+    kc_config *c = NULL;
+    const char *p = path;
+    KT_ASSERT_OK(kc_config_load_files(&p, 1, true, NULL, &c, &err), err);
+    return c;
+}
+
+#define CLIENT_CERT "{\"client-certificate\":\"client.crt\",\"client-key\":\"client.key\"}"
+
+static kc_transport *transport_for(kc_config *c)
+{
+    cleanup_error kn_error *err = NULL;
+    kc_transport *t = NULL;
+    KT_ASSERT_OK(kc_transport_new(c, NULL, &t, &err), err);
+    return t;
+}
+
+KT_TEST_TIMEOUT(api_client, transport_client_cert, 30)
+{
+    fa_server *s = start_fake(NULL);
+    cleanup_kc_config kc_config *c = kubeconfig_for(s, "ca.crt", CLIENT_CERT);
+    kc_transport *t = transport_for(c);
+    fa_expect(s, "GET", "/api/v1/namespaces/default/pods/p", NULL, 200, NULL,
+              "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"}}");
+    cleanup_error kn_error *err = NULL;
+    kc_response resp;
+    KT_ASSERT_OK(kc_transport_do(
+                     t, &(kc_request){.method = "GET", .path = "/api/v1/namespaces/default/pods/p"},
+                     1 << 20, &resp, &err),
+                 err);
+    KT_ASSERT_EQ(resp.status, 200);
+    KT_ASSERT_CONTAINS(resp.body.data, "\"name\":\"p\"");
+    KT_ASSERT_STREQ(resp.content_type, "application/json");
+    kc_response_clear(&resp);
+    fa_request r;
+    fa_request_get(s, 0, &r);
+    KT_ASSERT_STREQ(r.user, "system:node:test");
+    cleanup_free char *ua = fa_request_header(&r, "User-Agent");
+    cleanup_free char *accept = fa_request_header(&r, "Accept");
+    KT_ASSERT_CONTAINS(ua, "knode/");
+    KT_ASSERT_STREQ(accept, "application/json");
+    fa_request_clear(&r);
+    kc_transport_free(t);
+    fa_stop(s);
+}
+
+static kc_client *client_with(kc_config *c, const kc_client_options *o)
+{
+    cleanup_error kn_error *err = NULL;
+    kc_client *cl = NULL;
+    KT_ASSERT_OK(kc_client_new(c, o, &cl, &err), err);
+    return cl;
+}
+
+/* A client with client-cert auth and fast retries. */
+static kc_client *cert_client(fa_server *s)
+{
+    cleanup_kc_config kc_config *c = kubeconfig_for(s, "ca.crt", CLIENT_CERT);
+    kc_client_options o = {.retry_base_ns = 10 * KN_NSEC_PER_MSEC};
+    return client_with(c, &o);
+}
+
+static fa_request nth_request(fa_server *s, size_t i)
+{
+    KT_ASSERT_MSG(fa_wait_requests(s, i + 1, 10000) > i, "request %zu never came", i);
+    fa_request r;
+    fa_request_get(s, i, &r);
+    return r;
+}
+
+KT_TEST_TIMEOUT(api_client, bearer_token_auth, 30)
+{
+    fa_server *s = start_fake(&(fa_options){.token = "s3cret"});
+    cleanup_kc_config kc_config *good = kubeconfig_for(s, "ca.crt", "{\"token\":\"s3cret\"}");
+    kc_client *c = client_with(good, NULL);
+    fa_expect(s, "GET", "/api/v1/nodes/n1", NULL, 200, NULL, "{\"kind\":\"Node\"}");
+    cleanup_error kn_error *err = NULL;
+    cleanup_cjson cJSON *node = NULL;
+    KT_ASSERT_OK(kc_get(c, &kc_res_nodes, NULL, "n1", &node, &err), err);
+    KT_ASSERT_STREQ(cJSON_GetObjectItem(node, "kind")->valuestring, "Node");
+    fa_request r = nth_request(s, 0);
+    KT_ASSERT_STREQ(r.user, "token");
+    cleanup_free char *auth = fa_request_header(&r, "Authorization");
+    KT_ASSERT_STREQ(auth, "Bearer s3cret");
+    fa_request_clear(&r);
+    kc_client_free(c);
+
+    cleanup_kc_config kc_config *bad = kubeconfig_for(s, "ca.crt", "{\"token\":\"wrong\"}");
+    c = client_with(bad, NULL);
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "n1", NULL, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EUNAUTHORIZED);
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "401 Unauthorized: invalid bearer token");
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, bad_ca_is_a_tls_error, 30)
+{
+    fa_server *s = start_fake(NULL);
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(s, "other-ca.crt", CLIENT_CERT);
+    kc_client *c = client_with(cfg, NULL);
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "n1", NULL, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EUNAUTHORIZED);
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "certificate");
+    KT_ASSERT_EQ(fa_request_count(s), 0); /* nothing reached the server */
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, expired_client_cert_rejected, 30)
+{
+    fa_server *s = start_fake(NULL);
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(
+        s, "ca.crt", "{\"client-certificate\":\"expired.crt\",\"client-key\":\"expired.key\"}");
+    kc_client *c = client_with(cfg, NULL);
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "n1", NULL, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EUNAUTHORIZED);
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "expired");
+    fa_request r = nth_request(s, 0);
+    KT_ASSERT(r.user == NULL);
+    KT_ASSERT_EQ(r.status, 401);
+    fa_request_clear(&r);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, tls_server_name_and_path_prefix, 30)
+{
+    fa_server *s = start_fake(NULL);
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(s, "ca.crt", CLIENT_CERT);
+    /* the server certificate names 127.0.0.1, localhost and kubernetes */
+    free(cfg->tls_server_name);
+    cfg->tls_server_name = xstrdup("kubernetes");
+    free(cfg->server_path);
+    cfg->server_path = xstrdup("/k8s/prefix");
+    kc_client *c = client_with(cfg, NULL);
+    fa_expect(s, "GET", "/k8s/prefix/api/v1/nodes/n1", NULL, 200, NULL, "{}");
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_get(c, &kc_res_nodes, NULL, "n1", NULL, &err), err);
+    fa_request r = nth_request(s, 0);
+    cleanup_free char *host = fa_request_header(&r, "Host");
+    cleanup_free char *want = xasprintf("127.0.0.1:%d", fa_port(s));
+    KT_ASSERT_STREQ(host, want);
+    fa_request_clear(&r);
+    kc_client_free(c);
+
+    free(cfg->tls_server_name);
+    cfg->tls_server_name = xstrdup("not-in-the-cert.example");
+    c = client_with(cfg, NULL);
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "n1", NULL, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EUNAUTHORIZED);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+static const char *header_of(const fa_request *r, const char *name, char **keep)
+{
+    free(*keep);
+    *keep = fa_request_header(r, name);
+    return *keep;
+}
+
+KT_TEST_TIMEOUT(api_client, verbs_send_what_upstream_sends, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    const char *pods = "/api/v1/namespaces/ns1/pods";
+    fa_expect(s, "POST", pods, NULL, 201, NULL, "{\"metadata\":{\"name\":\"p\"}}");
+    fa_expect(s, "PUT", "/api/v1/namespaces/ns1/pods/p/status", NULL, 200, NULL, "{}");
+    fa_expect(s, "PATCH", "/api/v1/namespaces/ns1/pods/p", NULL, 200, NULL, "{}");
+    fa_expect(s, "PATCH", "/api/v1/namespaces/ns1/pods/p", NULL, 200, NULL, "{}");
+    fa_expect(s, "PATCH", "/api/v1/namespaces/ns1/pods/p/status", NULL, 200, NULL, "{}");
+    fa_expect(s, "DELETE", "/api/v1/namespaces/ns1/pods/p", NULL, 200, NULL,
+              "{\"kind\":\"Status\",\"status\":\"Success\"}");
+    fa_expect(s, "POST", "/api/v1/namespaces/ns1/pods/p/binding", NULL, 201, NULL, "{}");
+    cleanup_error kn_error *err = NULL;
+    cleanup_cjson cJSON *pod = cJSON_Parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"ns1\","
+                                           "\"resourceVersion\":\"5\"},\"status\":{}}");
+    cleanup_cjson cJSON *created = NULL;
+    KT_ASSERT_OK(kc_create(c, &kc_res_pods, "ns1", pod, &created, &err), err);
+    KT_ASSERT_OK(kc_update(c, &kc_res_pods, NULL, "status", pod, NULL, &err), err);
+    KT_ASSERT_OK(kc_patch(c, &kc_res_pods, "ns1", "p", NULL, KC_PATCH_MERGE,
+                          "{\"metadata\":{\"labels\":{\"a\":\"b\"}}}", NULL, &err),
+                 err);
+    KT_ASSERT_OK(kc_patch(c, &kc_res_pods, "ns1", "p", NULL, KC_PATCH_JSON,
+                          "[{\"op\":\"remove\",\"path\":\"/metadata/labels/a\"}]", NULL, &err),
+                 err);
+    KT_ASSERT_OK(kc_patch(c, &kc_res_pods, "ns1", "p", "status", KC_PATCH_STRATEGIC,
+                          "{\"status\":{\"phase\":\"Running\"}}", NULL, &err),
+                 err);
+    kc_delete_options d = {.grace_period_seconds = 0,
+                           .propagation_policy = "Foreground",
+                           .precondition_uid = "uid-1",
+                           .precondition_resource_version = "7"};
+    KT_ASSERT_OK(kc_delete(c, &kc_res_pods, "ns1", "p", &d, NULL, &err), err);
+    cleanup_cjson cJSON *binding =
+        cJSON_Parse("{\"kind\":\"Binding\",\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}");
+    KT_ASSERT_OK(kc_create_subresource(c, &kc_res_pods, "ns1", "p", "binding", binding, NULL, &err),
+                 err);
+
+    static const char *const ctypes[] = {
+        "application/json",
+        "application/json",
+        "application/merge-patch+json",
+        "application/json-patch+json",
+        "application/strategic-merge-patch+json",
+        "application/json",
+        "application/json",
+    };
+    cleanup_free char *keep = NULL;
+    for (size_t i = 0; i < KN_ARRAY_SIZE(ctypes); i++) {
+        fa_request r = nth_request(s, i);
+        KT_ASSERT_STREQ(header_of(&r, "Content-Type", &keep), ctypes[i]);
+        if (i == 1)
+            KT_ASSERT_CONTAINS(r.body, "\"resourceVersion\":\"5\"");
+        if (i == 5) {
+            KT_ASSERT_CONTAINS(r.body, "\"gracePeriodSeconds\":0");
+            KT_ASSERT_CONTAINS(r.body, "\"propagationPolicy\":\"Foreground\"");
+            KT_ASSERT_CONTAINS(r.body,
+                               "\"preconditions\":{\"uid\":\"uid-1\",\"resourceVersion\":\"7\"}");
+        }
+        if (i == 6)
+            KT_ASSERT_CONTAINS(r.body, "\"kind\":\"Binding\"");
+        fa_request_clear(&r);
+    }
+    KT_ASSERT_EQ(fa_pending(s), 0);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, conflict_and_already_exists_kinds, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    cleanup_free char *conflict = fa_status_json(
+        409, "Conflict",
+        "Operation cannot be fulfilled on pods \\\"p\\\": the object has been modified");
+    cleanup_free char *exists =
+        fa_status_json(409, "AlreadyExists", "pods \\\"p\\\" already exists");
+    fa_expect(s, "PUT", "/api/v1/namespaces/ns1/pods/p", NULL, 409, NULL, conflict);
+    fa_expect(s, "POST", "/api/v1/namespaces/ns1/pods", NULL, 409, NULL, exists);
+    cleanup_cjson cJSON *pod = cJSON_Parse("{\"metadata\":{\"name\":\"p\"}}");
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_FAILS(kc_update(c, &kc_res_pods, "ns1", NULL, pod, NULL, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_ECONFLICT);
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "409 Conflict: Operation cannot be fulfilled");
+    kn_error_free(&err);
+    KT_ASSERT_FAILS(kc_create(c, &kc_res_pods, "ns1", pod, NULL, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EEXIST);
+    KT_ASSERT_EQ(fa_request_count(s), 2); /* neither was retried */
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+static const char *page_json(int first, int n, const char *cont)
+{
+    static char buf[4096];
+    int off = snprintf(buf, sizeof(buf),
+                       "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{"
+                       "\"resourceVersion\":\"100\"%s%s%s},\"items\":[",
+                       cont ? ",\"continue\":\"" : "", cont ? cont : "", cont ? "\"" : "");
+    for (int i = 0; i < n; i++)
+        off += snprintf(buf + off, sizeof(buf) - (size_t)off, "%s{\"metadata\":{\"name\":\"p%d\"}}",
+                        i ? "," : "", first + i);
+    snprintf(buf + off, sizeof(buf) - (size_t)off, "]}");
+    return buf;
+}
+
+static void assert_items(const cJSON *list, int n)
+{
+    const cJSON *items = cJSON_GetObjectItem(list, "items");
+    KT_ASSERT_EQ(cJSON_GetArraySize(items), n);
+    for (int i = 0; i < n; i++) {
+        char want[16];
+        snprintf(want, sizeof(want), "p%d", i);
+        KT_ASSERT_STREQ(cJSON_GetObjectItem(
+                            cJSON_GetObjectItem(cJSON_GetArrayItem(items, i), "metadata"), "name")
+                            ->valuestring,
+                        want);
+    }
+}
+
+KT_TEST_TIMEOUT(api_client, pagination_follows_continue, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    const char *path = "/api/v1/pods";
+    fa_expect(s, "GET", path, NULL, 200, NULL, page_json(0, 2, "tok-1"));
+    fa_expect(s, "GET", path, "continue=tok-1", 200, NULL, page_json(2, 2, "tok-2"));
+    fa_expect(s, "GET", path, "continue=tok-2", 200, NULL, page_json(4, 1, NULL));
+    cleanup_error kn_error *err = NULL;
+    cleanup_cjson cJSON *list = NULL;
+    kc_list_options o = {.limit = 2, .label_selector = "app=web"};
+    KT_ASSERT_OK(kc_list_all(c, &kc_res_pods, NULL, &o, &list, &err), err);
+    assert_items(list, 5);
+    const cJSON *md = cJSON_GetObjectItem(list, "metadata");
+    KT_ASSERT_STREQ(cJSON_GetObjectItem(md, "resourceVersion")->valuestring, "100");
+    KT_ASSERT(cJSON_GetObjectItem(md, "continue") == NULL);
+    fa_request r = nth_request(s, 0);
+    KT_ASSERT_STREQ(r.query, "labelSelector=app=web&limit=2");
+    fa_request_clear(&r);
+    r = nth_request(s, 2);
+    KT_ASSERT_STREQ(r.query, "labelSelector=app=web&limit=2&continue=tok-2");
+    fa_request_clear(&r);
+    KT_ASSERT_EQ(fa_pending(s), 0);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, expired_continue_relists_unpaged, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    cleanup_free char *expired =
+        fa_status_json(410, "Expired",
+                       "The provided continue parameter is too old to display a consistent list "
+                       "result.");
+    fa_expect(s, "GET", "/api/v1/pods", "limit=2", 200, NULL, page_json(0, 2, "tok-1"));
+    fa_expect(s, "GET", "/api/v1/pods", "continue=tok-1", 410, NULL, expired);
+    fa_expect(s, "GET", "/api/v1/pods", NULL, 200, NULL, page_json(0, 3, NULL));
+    cleanup_error kn_error *err = NULL;
+    cleanup_cjson cJSON *list = NULL;
+    KT_ASSERT_OK(kc_list_all(c, &kc_res_pods, NULL, &(kc_list_options){.limit = 2}, &list, &err),
+                 err);
+    assert_items(list, 3);
+    fa_request r = nth_request(s, 2);
+    KT_ASSERT_STREQ(r.query, "");
+    fa_request_clear(&r);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, retry_after_429_is_honoured, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    cleanup_free char *busy = fa_status_json(429, "TooManyRequests", "too many requests");
+    fa_expect(s, "POST", "/api/v1/namespaces/ns1/pods", NULL, 429, "Retry-After: 1", busy);
+    fa_expect(s, "POST", "/api/v1/namespaces/ns1/pods", NULL, 201, NULL, "{\"kind\":\"Pod\"}");
+    cleanup_cjson cJSON *pod = cJSON_Parse("{\"metadata\":{\"name\":\"p\"}}");
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_create(c, &kc_res_pods, "ns1", pod, NULL, &err), err);
+    fa_request a = nth_request(s, 0), b = nth_request(s, 1);
+    KT_ASSERT_EQ(a.status, 429);
+    KT_ASSERT_EQ(b.status, 201);
+    KT_ASSERT_STREQ(a.body, b.body);
+    /* a lower bound only: the client waited at least the second asked for */
+    KT_ASSERT_MSG(b.at_ns - a.at_ns >= KN_NSEC_PER_SEC, "retried after %lld ns",
+                  (long long)(b.at_ns - a.at_ns));
+    fa_request_clear(&a);
+    fa_request_clear(&b);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, server_errors_retry_only_when_safe, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    cleanup_free char *unavailable = fa_status_json(503, "ServiceUnavailable", "try later");
+    /* GET: 503 without Retry-After is retried with backoff */
+    fa_expect(s, "GET", "/api/v1/nodes/n1", NULL, 503, NULL, unavailable);
+    fa_expect(s, "GET", "/api/v1/nodes/n1", NULL, 200, NULL, "{}");
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_get(c, &kc_res_nodes, NULL, "n1", NULL, &err), err);
+    KT_ASSERT_EQ(fa_request_count(s), 2);
+    /* POST: not retried without Retry-After */
+    fa_expect(s, "POST", "/api/v1/nodes", NULL, 503, NULL, unavailable);
+    cleanup_cjson cJSON *node = cJSON_Parse("{\"metadata\":{\"name\":\"n1\"}}");
+    KT_ASSERT_FAILS(kc_create(c, &kc_res_nodes, NULL, node, NULL, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EUNAVAILABLE);
+    KT_ASSERT_EQ(fa_request_count(s), 3);
+    kc_client_free(c);
+
+    /* retries are bounded */
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(s, "ca.crt", CLIENT_CERT);
+    c = client_with(cfg, &(kc_client_options){.max_retries = 2, .retry_base_ns = 1000000});
+    for (int i = 0; i < 3; i++)
+        fa_expect(s, "GET", "/api/v1/nodes/n2", NULL, 503, NULL, unavailable);
+    kn_error_free(&err);
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "n2", NULL, &err));
+    KT_ASSERT_EQ(fa_request_count(s), 6);
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "503 ServiceUnavailable: try later");
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, bad_bodies_are_errors, 30)
+{
+    fa_server *s = start_fake(NULL);
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(s, "ca.crt", CLIENT_CERT);
+    kc_client *c = client_with(cfg, &(kc_client_options){.max_response = 64});
+    fa_expect(s, "GET", "/api/v1/nodes/a", NULL, 200, NULL, "this is not json");
+    fa_expect(s, "GET", "/api/v1/nodes/b", NULL, 200, NULL, "{\"kind\":\"Node\",");
+    fa_expect(s, "GET", "/api/v1/nodes/c", NULL, 200, NULL,
+              "{\"kind\":\"Node\",\"metadata\":{\"name\":\"a-name-long-enough-to-pass-64\"}}");
+    fa_expect(s, "GET", "/api/v1/nodes/d", NULL, 500, NULL, "<html>oops</html>");
+    cleanup_error kn_error *err = NULL;
+    /* an answer the caller discards is not parsed */
+    KT_ASSERT_OK(kc_get(c, &kc_res_nodes, NULL, "a", NULL, &err), err);
+    fa_expect(s, "GET", "/api/v1/nodes/a", NULL, 200, NULL, "this is not json");
+    cJSON *out = NULL;
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "a", &out, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EINVAL);
+    KT_ASSERT(out == NULL);
+    kn_error_free(&err);
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "b", &out, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EINVAL);
+    kn_error_free(&err);
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "c", &out, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_ETOOLARGE);
+    kn_error_free(&err);
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "d", &out, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EUNAVAILABLE);
+    KT_ASSERT_CONTAINS(kn_error_msg(err),
+                       "500 Internal Server Error (body: \"<html>oops</html>\")");
+    kc_client_free(c);
+    fa_stop(s);
+}
