@@ -46,6 +46,27 @@ static char *must_run(const char *netns, char *const argv[])
     return out;
 }
 
+/* Drops the fields that change by themselves (address lifetimes, route
+ * expiry) from ip's output, in place. */
+static void drop_timers(char *text)
+{
+    static const char *const timed[] = {"valid_lft", "preferred_lft", "expires"};
+    char *w = text;
+    for (char *r = text; *r;) {
+        bool skip = false;
+        for (size_t i = 0; i < KN_ARRAY_SIZE(timed) && !skip; i++)
+            skip = strncmp(r, timed[i], strlen(timed[i])) == 0 && (r == text || r[-1] == ' ');
+        if (!skip) {
+            *w++ = *r++;
+            continue;
+        }
+        r += strcspn(r, " \n"); /* the keyword */
+        r += strspn(r, " ");
+        r += strcspn(r, " \n"); /* its value */
+    }
+    *w = '\0';
+}
+
 /* What the host network namespace looks like: nftables tables, links,
  * addresses, routes and rules. Must be identical before and after. */
 static char *host_net_snapshot(void)
@@ -60,6 +81,7 @@ static char *host_net_snapshot(void)
     char *all = xstrdup("");
     for (size_t i = 0; i < KN_ARRAY_SIZE(cmds); i++) {
         cleanup_free char *out = must_run(NULL, cmds[i]);
+        drop_timers(out);
         char *more = xasprintf("%s== %s %s\n%s", all, cmds[i][0], cmds[i][1], out);
         free(all);
         all = more;
