@@ -62,11 +62,11 @@ int tb_cluster_down(tb_cluster *c, kn_error **err);
 
 /* Runs argv inside the netns (a node's or the lan's; NULL: the caller's
  * namespaces), in a private mount namespace where /sys belongs to that netns
- * and the cgroup hierarchies are visible. argv[0] is looked up in PATH plus
- * the sbin dirs. Captures stdout+stderr into *out (owned by the caller, out
- * may be NULL) and returns the exit status (128+N when killed by signal N),
- * or negative on failure to start or after timeout_s (the command's process
- * group is then killed by PID). */
+ * and the cgroup hierarchies are visible. argv[0] is looked up in the usual
+ * bin and sbin directories. Captures stdout+stderr into *out (owned by the
+ * caller; out may be NULL) and returns the exit status (128+N when killed by
+ * signal N), or negative on failure to start or after timeout_s (the
+ * command's process group is then killed by PID). */
 int tb_exec(const char *netns, char *const argv[], int timeout_s, char **out, kn_error **err);
 
 /* Convenience: runs "/bin/sh -c cmd" inside netns. */
