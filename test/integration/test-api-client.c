@@ -1,12 +1,14 @@
 /* test-api-client.c - api-client against the loopback fake API server:
  * TLS and credentials, REST verbs, retries, pagination, watches. No root,
  * no network beyond 127.0.0.1. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api-client/kubeconfig.h"
 #include "api-client/rest.h"
+#include "api-client/watch.h"
 #include "api-client/transport.h"
 #include "lib/cleanup.h"
 #include "lib/duration.h"
@@ -454,6 +456,205 @@ KT_TEST_TIMEOUT(api_client, bad_bodies_are_errors, 30)
     KT_ASSERT_EQ(kn_error_code(err), KN_EUNAVAILABLE);
     KT_ASSERT_CONTAINS(kn_error_msg(err),
                        "500 Internal Server Error (body: \"<html>oops</html>\")");
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+/* ---- watches ---------------------------------------------------------------------- */
+
+static void write_event(fa_stream *st, const char *type, const char *name, const char *rv)
+{
+    fa_stream_printf(st,
+                     "{\"type\":\"%s\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\","
+                     "\"metadata\":{\"name\":\"%s\",\"namespace\":\"default\","
+                     "\"resourceVersion\":\"%s\"}}}\n",
+                     type, name, rv);
+}
+
+/* Reads the next event and checks its type and resourceVersion. */
+static void expect_event(kc_watch *w, kc_watch_type type, const char *rv)
+{
+    kc_watch_event ev;
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_watch_next(w, &ev, &err), err);
+    KT_ASSERT_MSG(ev.type == type, "got %s, want %s", kc_watch_type_name(ev.type),
+                  kc_watch_type_name(type));
+    KT_ASSERT_STREQ(ev.resource_version, rv);
+    kc_watch_event_clear(&ev);
+}
+
+static kc_watch *open_watch(kc_client *c, const char *rv, int64_t stall_ns)
+{
+    kc_watch_options o = {.list = {.resource_version = rv,
+                                   .allow_watch_bookmarks = true,
+                                   .timeout_seconds = 30,
+                                   .label_selector = "app=web"},
+                          .stall_timeout_ns = stall_ns};
+    cleanup_error kn_error *err = NULL;
+    kc_watch *w = NULL;
+    KT_ASSERT_OK(kc_watch_open(c, &kc_res_pods, "default", &o, &w, &err), err);
+    return w;
+}
+
+#define PODS "/api/v1/namespaces/default/pods"
+
+KT_TEST_TIMEOUT(api_client, watch_resumes_after_cut_stream, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    fa_stream *one = fa_stream_new(), *two = fa_stream_new();
+    fa_expect_stream(s, "GET", PODS, "resourceVersion=1&", one);
+    fa_expect_stream(s, "GET", PODS, "resourceVersion=3&", two);
+    write_event(one, "ADDED", "a", "2");
+    write_event(one, "MODIFIED", "a", "3");
+    fa_stream_printf(one, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"b\",");
+    fa_stream_cut(one); /* the connection drops inside the event at resourceVersion 4 */
+    write_event(two, "ADDED", "b", "4");
+    write_event(two, "DELETED", "a", "5");
+
+    kc_watch *w = open_watch(c, "1", 0);
+    expect_event(w, KC_WATCH_ADDED, "2");
+    expect_event(w, KC_WATCH_MODIFIED, "3");
+    expect_event(w, KC_WATCH_ADDED, "4"); /* neither lost nor repeated */
+    expect_event(w, KC_WATCH_DELETED, "5");
+    KT_ASSERT_STREQ(kc_watch_resource_version(w), "5");
+    KT_ASSERT_EQ(kc_watch_reconnects(w), 1);
+    fa_request r = nth_request(s, 1);
+    KT_ASSERT_STREQ(r.query, "watch=true&labelSelector=app=web&resourceVersion=3&timeoutSeconds="
+                             "30&allowWatchBookmarks=true");
+    fa_request_clear(&r);
+    kc_watch_close(w);
+    fa_stream_unref(one);
+    fa_stream_unref(two);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, watch_gone_then_relist, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    fa_stream *one = fa_stream_new(), *two = fa_stream_new(), *three = fa_stream_new();
+    cleanup_free char *gone = fa_status_json(410, "Expired", "too old resource version: 9 (50)");
+    fa_expect_stream(s, "GET", PODS, "resourceVersion=5&", one);
+    fa_expect(s, "GET", PODS, "resourceVersion=9&", 410, NULL, gone);
+    write_event(one, "ADDED", "a", "6");
+    fa_stream_printf(one, "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"metadata\":{"
+                          "\"resourceVersion\":\"9\"}}}\n");
+    fa_stream_end(one); /* timeoutSeconds reached: resume from the bookmark */
+
+    kc_watch *w = open_watch(c, "5", 0);
+    expect_event(w, KC_WATCH_ADDED, "6");
+    expect_event(w, KC_WATCH_BOOKMARK, "9");
+    kc_watch_event ev;
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_EQ(kc_watch_next(w, &ev, &err), -KN_EGONE);
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "410 Expired: too old resource version");
+    kn_error_free(&err);
+    kc_watch_close(w);
+
+    /* the caller relists and watches from the list's version */
+    fa_expect(s, "GET", PODS, "limit=500", 200, NULL,
+              "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"50\"},\"items\":[]}");
+    fa_expect_stream(s, "GET", PODS, "resourceVersion=50&", two);
+    cleanup_cjson cJSON *list = NULL;
+    KT_ASSERT_OK(kc_list_all(c, &kc_res_pods, "default", NULL, &list, &err), err);
+    w = open_watch(c, "50", 0);
+    write_event(two, "ADDED", "z", "51");
+    fa_stream_printf(two, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,"
+                          "\"reason\":\"Expired\",\"message\":\"gone again\"}}\n");
+    expect_event(w, KC_WATCH_ADDED, "51");
+    KT_ASSERT_EQ(kc_watch_next(w, &ev, &err), -KN_EGONE);
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "gone again");
+    kc_watch_close(w);
+    fa_stream_unref(one);
+    fa_stream_unref(two);
+    fa_stream_unref(three);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, watch_stall_reconnects, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    fa_stream *one = fa_stream_new(), *two = fa_stream_new();
+    fa_expect_stream(s, "GET", PODS, "resourceVersion=1&", one);
+    fa_expect_stream(s, "GET", PODS, "resourceVersion=2&", two);
+    write_event(one, "ADDED", "a", "2"); /* then silence, connection open */
+    write_event(two, "ADDED", "b", "3");
+    kc_watch *w = open_watch(c, "1", 300 * KN_NSEC_PER_MSEC);
+    expect_event(w, KC_WATCH_ADDED, "2");
+    expect_event(w, KC_WATCH_ADDED, "3");
+    KT_ASSERT_EQ(kc_watch_reconnects(w), 1);
+    kc_watch_close(w);
+    fa_stream_end(one);
+    fa_stream_unref(one);
+    fa_stream_unref(two);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+typedef struct cancel_arg {
+    kc_watch *w;
+    int rc;
+} cancel_arg;
+
+static void *next_in_thread(void *p)
+{
+    cancel_arg *a = p;
+    kc_watch_event ev;
+    cleanup_error kn_error *err = NULL;
+    a->rc = kc_watch_next(a->w, &ev, &err);
+    return NULL;
+}
+
+KT_TEST_TIMEOUT(api_client, watch_cancel_unblocks, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    fa_stream *one = fa_stream_new();
+    fa_expect_stream(s, "GET", PODS, "watch=true", one);
+    kc_watch *w = open_watch(c, "1", 0);
+    cancel_arg a = {w, 0};
+    pthread_t th;
+    KT_ASSERT_EQ(pthread_create(&th, NULL, next_in_thread, &a), 0);
+    kc_watch_cancel(w);
+    pthread_join(th, NULL);
+    KT_ASSERT_EQ(a.rc, -KN_ECANCELED);
+    kc_watch_close(w);
+    fa_stream_end(one);
+    fa_stream_unref(one);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, watch_large_stream_with_backpressure, 60)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    fa_stream *one = fa_stream_new();
+    fa_expect_stream(s, "GET", PODS, "watch=true", one);
+    /* about 6 MiB, well past the transport's 1 MiB read-ahead */
+    cleanup_free char *pad = xmalloc(2048);
+    memset(pad, 'x', 2047);
+    pad[2047] = '\0';
+    const int n = 3000;
+    for (int i = 0; i < n; i++)
+        fa_stream_printf(one,
+                         "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"p%d\","
+                         "\"resourceVersion\":\"%d\"},\"pad\":\"%s\"}}\n",
+                         i, i + 2, pad);
+    kc_watch *w = open_watch(c, "1", 0);
+    for (int i = 0; i < n; i++) {
+        char rv[16];
+        snprintf(rv, sizeof(rv), "%d", i + 2);
+        expect_event(w, KC_WATCH_ADDED, rv);
+    }
+    KT_ASSERT_EQ(kc_watch_reconnects(w), 0);
+    kc_watch_close(w);
+    fa_stream_end(one);
+    fa_stream_unref(one);
     kc_client_free(c);
     fa_stop(s);
 }
