@@ -23,6 +23,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "lib/yaml.h"
 
 #define KC_MAX_KUBECONFIG (4 << 20)
 #define KC_MAX_PEM (1 << 20)
@@ -1099,6 +1100,6 @@ void kc_config_free(kc_config *c)
 
 int kc_parse_yaml_or_json(const char *data, size_t len, cJSON **out, kn_error **err)
 {
-    /* TODO(yaml): YAML documents once lib/yaml.h lands; JSON is valid YAML */
-    return kc_json_parse(data, len, 0, out, err);
+    /* client-go decodes kubeconfigs non-strictly: a repeated key keeps its last value */
+    return kn_yaml_parse(data, len, 0, NULL, KN_YAML_ALLOW_DUPLICATES, out, err);
 }

@@ -425,3 +425,56 @@ KT_TEST(kubeconfig, base64)
         }
     }
 }
+
+/* As kubeadm and kubectl write them. */
+static const char *yaml_config = "apiVersion: v1\n"
+                                 "kind: Config\n"
+                                 "clusters:\n"
+                                 "- cluster:\n"
+                                 "    certificate-authority-data: " B64_CA "\n"
+                                 "    server: https://192.168.1.10:6443\n"
+                                 "  name: kubernetes\n"
+                                 "contexts:\n"
+                                 "- context:\n"
+                                 "    cluster: kubernetes\n"
+                                 "    user: kubernetes-admin\n"
+                                 "    namespace: apps # a comment\n"
+                                 "  name: kubernetes-admin@kubernetes\n"
+                                 "current-context: kubernetes-admin@kubernetes\n"
+                                 "preferences: {}\n"
+                                 "users:\n"
+                                 "- name: kubernetes-admin\n"
+                                 "  user:\n"
+                                 "    client-certificate-data: " B64_CERT "\n"
+                                 "    client-key-data: " B64_KEY "\n";
+
+KT_TEST(kubeconfig, yaml_as_kubectl_writes_it)
+{
+    cleanup_error kn_error *err = NULL;
+    cleanup_kc_config kc_config *c = NULL;
+    KT_ASSERT_OK(
+        kc_config_load_data(yaml_config, strlen(yaml_config), "admin.conf", NULL, &c, &err), err);
+    KT_ASSERT_STREQ(c->server, "https://192.168.1.10:6443");
+    KT_ASSERT_STREQ(c->ca.data, "CA-PEM");
+    KT_ASSERT_STREQ(c->client_key.data, "KEY-PEM");
+    KT_ASSERT_STREQ(c->namespace, "apps");
+    KT_ASSERT_STREQ(c->user, "kubernetes-admin");
+
+    const char *comments = "# nothing here yet\n";
+    kc_config *none = NULL;
+    KT_ASSERT_FAILS(
+        kc_config_load_data(comments, strlen(comments), "empty.yaml", NULL, &none, &err));
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "empty.yaml: current-context: not set");
+    kn_error_free(&err);
+
+    const char *bad = "clusters:\n- name: a\n  cluster:\n    server: [\n";
+    KT_ASSERT_FAILS(kc_config_load_data(bad, strlen(bad), "bad.yaml", NULL, &none, &err));
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "bad.yaml: ");
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "line ");
+    kn_error_free(&err);
+
+    const char *wrong = "clusters:\n- name: a\n  cluster:\n    insecure-skip-tls-verify: maybe\n";
+    KT_ASSERT_FAILS(kc_config_load_data(wrong, strlen(wrong), "w.yaml", NULL, &none, &err));
+    KT_ASSERT_CONTAINS(kn_error_msg(err),
+                       "w.yaml: clusters[0].cluster.insecure-skip-tls-verify: expected a boolean");
+}
