@@ -694,7 +694,7 @@ static Runtime__V1__ExecSyncResponse *exec_sh(pod *p, const char *script)
 
 static char *bytes_str(ProtobufCBinaryData b)
 {
-    return xstrndup((const char *)b.data, b.len);
+    return b.len ? xstrndup((const char *)b.data, b.len) : xstrdup("");
 }
 
 static void check_exec_sync(pod *p)

@@ -120,7 +120,7 @@ static char *pod_sh(web_pod *p, const char *script, int *exit_code)
     Runtime__V1__ExecSyncResponse *r = NULL;
     KT_ASSERT_OK(cri_runtime_exec_sync(p->c, p->container_id, argv, 20, &r, &err), err);
     *exit_code = r->exit_code;
-    char *out = xstrndup((const char *)r->stdout.data, r->stdout.len);
+    char *out = r->stdout.len ? xstrndup((const char *)r->stdout.data, r->stdout.len) : xstrdup("");
     cri_msg_free(r);
     return out;
 }
