@@ -11,6 +11,7 @@
 #include "api-client/watch.h"
 #include "api-client/transport.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/duration.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
@@ -655,6 +656,75 @@ KT_TEST_TIMEOUT(api_client, watch_large_stream_with_backpressure, 60)
     kc_watch_close(w);
     fa_stream_end(one);
     fa_stream_unref(one);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+/* ---- rate limit and logs ------------------------------------------------------------- */
+
+typedef struct getter {
+    kc_client *c;
+    int n, failed;
+} getter;
+
+static void *get_n(void *p)
+{
+    getter *g = p;
+    for (int i = 0; i < g->n; i++) {
+        cleanup_error kn_error *err = NULL;
+        if (kc_get(g->c, &kc_res_nodes, NULL, "n1", NULL, &err) < 0)
+            g->failed++;
+    }
+    return NULL;
+}
+
+KT_TEST_TIMEOUT(api_client, client_side_rate_limit, 30)
+{
+    fa_server *s = start_fake(NULL);
+    for (int i = 0; i < 3; i++)
+        fa_expect(s, "GET", "/api/v1/nodes/n1", NULL, 200, NULL, "{}");
+    kn_fake_clock fc;
+    kn_fake_clock_init(&fc, 0);
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(s, "ca.crt", CLIENT_CERT);
+    kc_client *c = client_with(cfg, &(kc_client_options){.qps = 1, .burst = 2, .clock = &fc.clock});
+    getter g = {c, 3, 0};
+    pthread_t th;
+    KT_ASSERT_EQ(pthread_create(&th, NULL, get_n, &g), 0);
+    /* the burst of 2 goes at once; the third waits for a token */
+    KT_ASSERT_EQ(fa_wait_requests(s, 2, 10000), 2);
+    kn_fake_clock_wait_for_waiters(&fc, 1);
+    KT_ASSERT_EQ(fa_request_count(s), 2);
+    kn_fake_clock_advance(&fc, KN_NSEC_PER_SEC);
+    pthread_join(th, NULL);
+    KT_ASSERT_EQ(g.failed, 0);
+    KT_ASSERT_EQ(fa_request_count(s), 3);
+    kc_client_free(c);
+    kn_fake_clock_destroy(&fc);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, pod_log_stream, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    fa_stream *logs = fa_stream_new();
+    fa_expect_stream(s, "GET", PODS "/web/log", "container=app", logs);
+    fa_stream_printf(logs, "line 1\nline 2\n");
+    fa_stream_end(logs);
+    kc_stream *st = NULL;
+    cleanup_error kn_error *err = NULL;
+    kc_log_options o = {.container = "app", .follow = true, .tail_lines = 10, .timestamps = true};
+    KT_ASSERT_OK(kc_pod_logs(c, "default", "web", &o, &st, &err), err);
+    cleanup_buf kn_buf text = KN_BUF_INIT;
+    KT_ASSERT_OK(kc_stream_read_all(st, &text, 1 << 20, &err), err);
+    KT_ASSERT_STREQ(text.data, "line 1\nline 2\n");
+    kc_stream_close(st);
+    fa_request r = nth_request(s, 0);
+    KT_ASSERT_STREQ(r.query, "container=app&follow=true&timestamps=true&tailLines=10");
+    cleanup_free char *accept = fa_request_header(&r, "Accept");
+    KT_ASSERT_STREQ(accept, "*/*");
+    fa_request_clear(&r);
+    fa_stream_unref(logs);
     kc_client_free(c);
     fa_stop(s);
 }
