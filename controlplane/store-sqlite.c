@@ -468,7 +468,7 @@ static int events_locked(kn_store *s, const char *prefix, int64_t after_rev, siz
 }
 
 int kn_store_events(kn_store *s, const char *prefix, int64_t after_rev, size_t max,
-                    kn_store_event_list *out, kn_error **err)
+                    kn_store_event_list *out, int64_t *seen_rev, kn_error **err)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&s->mu);
@@ -478,6 +478,8 @@ int kn_store_events(kn_store *s, const char *prefix, int64_t after_rev, size_t m
                          (long long)after_rev, (long long)s->compact_rev);
     else
         r = events_locked(s, prefix, after_rev, max, out, err);
+    if (r == 0 && seen_rev)
+        *seen_rev = max && out->len == max ? out->items[out->len - 1].kv.mod_rev : s->rev;
     pthread_mutex_unlock(&s->mu);
     if (r < 0)
         kn_store_event_list_free(out);

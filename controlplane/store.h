@@ -88,9 +88,11 @@ int kn_store_list(kn_store *s, const char *prefix, const char *start_after, size
                   int64_t at_rev, kn_kv_list *out, int64_t *list_rev, bool *more, kn_error **err);
 
 /* Events for keys with the prefix with revision > after_rev, oldest first, at
- * most max (0: no limit). KN_EGONE if after_rev < the compacted revision. */
+ * most max (0: no limit). KN_EGONE if after_rev < the compacted revision.
+ * *seen_rev (optional) gets the revision up to which the answer is complete:
+ * the last event's when max cut it short, else the store's revision. */
 int kn_store_events(kn_store *s, const char *prefix, int64_t after_rev, size_t max,
-                    kn_store_event_list *out, kn_error **err);
+                    kn_store_event_list *out, int64_t *seen_rev, kn_error **err);
 
 /* Blocks until the store's revision exceeds after_rev or timeout_ms passes.
  * Returns true if it does. */

@@ -151,7 +151,7 @@ KT_TEST(store, events_since_revision_include_deletes)
     KT_ASSERT_OK(kn_store_delete(s, "/r/b", 0, NULL, NULL, &err), err);
 
     kn_store_event_list ev;
-    KT_ASSERT_OK(kn_store_events(s, "/r/", 1, 0, &ev, &err), err);
+    KT_ASSERT_OK(kn_store_events(s, "/r/", 1, 0, &ev, NULL, &err), err);
     KT_ASSERT_EQ(ev.len, 3);
     KT_ASSERT_EQ(ev.items[0].type, KN_STORE_PUT);
     KT_ASSERT_EQ(ev.items[0].kv.mod_rev, 2);
@@ -164,7 +164,7 @@ KT_TEST(store, events_since_revision_include_deletes)
     KT_ASSERT_STREQ(ev.items[2].kv.value, "2");
     KT_ASSERT_EQ(ev.items[2].kv.mod_rev, 5);
     kn_store_event_list_free(&ev);
-    KT_ASSERT_OK(kn_store_events(s, "/r/", 1, 1, &ev, &err), err);
+    KT_ASSERT_OK(kn_store_events(s, "/r/", 1, 1, &ev, NULL, &err), err);
     KT_ASSERT_EQ(ev.len, 1);
     kn_store_event_list_free(&ev);
     kn_store_close(s);
@@ -183,9 +183,9 @@ KT_TEST(store, compaction_makes_old_revisions_gone)
     KT_ASSERT_EQ(kn_store_compacted_rev(s), 4);
 
     kn_store_event_list ev;
-    KT_ASSERT_EQ(kn_store_events(s, "/", 2, 0, &ev, &err), -KN_EGONE);
+    KT_ASSERT_EQ(kn_store_events(s, "/", 2, 0, &ev, NULL, &err), -KN_EGONE);
     kn_error_free(&err);
-    KT_ASSERT_OK(kn_store_events(s, "/", 4, 0, &ev, &err), err);
+    KT_ASSERT_OK(kn_store_events(s, "/", 4, 0, &ev, NULL, &err), err);
     KT_ASSERT_EQ(ev.len, 1);
     kn_store_event_list_free(&ev);
 

@@ -1,0 +1,65 @@
+/* apiserver-internal.h - shared between the API server's modules. */
+#ifndef KNODE_CONTROLPLANE_APISERVER_INTERNAL_H
+#define KNODE_CONTROLPLANE_APISERVER_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "controlplane/apiserver.h"
+#include "controlplane/apistatus.h"
+#include "controlplane/httpd.h"
+#include "controlplane/resources.h"
+
+#define KN_API_MAX_BODY ((size_t)3 * 1024 * 1024)
+
+struct kn_apiserver {
+    kn_apiserver_opts opts;
+    kn_httpd *httpd;
+    char *server_address; /* "host:port" for discovery */
+    volatile int stopping;
+};
+
+/* Who is asking (from a client certificate or a token). */
+typedef struct api_user {
+    char name[256];
+    char groups[10][128];
+    size_t ngroups;
+} api_user;
+
+/* A parsed resource path: /api/v1/namespaces/ns/pods/name/status */
+typedef struct api_route {
+    const kn_resource *res;
+    char ns[256];
+    char name[256];
+    char sub[32];
+} api_route;
+
+/* Fills resp with a Status for err (code from its kind). */
+void api_error(kn_http_response *resp, const api_route *rt, const kn_error *err);
+/* Fills resp with a Status of the given code and reason. */
+void api_status(kn_http_response *resp, int code, const char *reason, const char *message);
+/* Responds with obj as JSON (obj not freed). */
+void api_json(kn_http_response *resp, int code, const cJSON *obj);
+
+/* Object operations (registry.c). */
+void api_get(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
+void api_list(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
+void api_create(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
+void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
+void api_patch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
+void api_delete(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
+
+/* Watches (watch.c). */
+void api_watch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
+
+/* The store key of one object, or the prefix of a collection (name NULL). */
+char *api_key(const kn_resource *r, const char *ns, const char *name);
+/* Parses a stored object and sets metadata.resourceVersion from rev. */
+cJSON *api_decode_stored(const char *value, size_t len, int64_t rev);
+/* True if obj matches the request's labelSelector and fieldSelector. */
+bool api_matches_selectors(const kn_resource *r, const cJSON *obj, const char *label_sel,
+                           const char *field_sel);
+/* Validates selector syntax; fills err. */
+int api_check_selectors(const char *label_sel, const char *field_sel, kn_error **err);
+
+#endif
