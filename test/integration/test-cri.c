@@ -395,6 +395,28 @@ static void *hammer_run(void *arg)
     return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The round trip of a small unary call, for the record (not asserted). */
+static void print_version_latency(cri_conn *c)
+{
+    double ms[100];
+    for (int i = 0; i < 100; i++) {
+        kn_error *err = NULL;
+        Runtime__V1__VersionResponse *v = NULL;
+        double t0 = now_ms();
+        KT_ASSERT_OK(cri_runtime_version(c, &v, &err), err);
+        ms[i] = now_ms() - t0;
+        cri_msg_free(v);
+    }
+    qsort(ms, 100, sizeof(ms[0]), cmp_double);
+    printf("Version x100: p50 %.3f ms, p90 %.3f ms, max %.3f ms\n", ms[50], ms[90], ms[99]);
+}
+
 static void check_version_status(cri_conn *c, const tb_node *nd)
 {
     kn_error *err = NULL;
@@ -405,6 +427,7 @@ static void check_version_status(cri_conn *c, const tb_node *nd)
     printf("runtime %s %s, CRI %s\n", v->runtime_name, v->runtime_version, v->runtime_api_version);
     capture(v, "version");
     cri_msg_free(v);
+    print_version_latency(c);
 
     Runtime__V1__StatusResponse *st = NULL;
     KT_ASSERT_OK(TIMED("Status", cri_runtime_status(c, true, &st, &err)), err);
@@ -782,6 +805,13 @@ static void check_update_resources(pod *p)
     KT_ASSERT_EQ(cgroup_value(p, p->sleeper_id, "memory", "memory.limit_in_bytes"), 64 * MiB);
     KT_ASSERT_EQ(cgroup_value(p, p->sleeper_id, "cpu", "cpu.shares"), 512);
     KT_ASSERT_EQ(cgroup_value(p, p->sleeper_id, "cpu", "cpu.cfs_quota_us"), 50000);
+    /* and the status reports the new resources */
+    Runtime__V1__ContainerStatusResponse *st = NULL;
+    KT_ASSERT_OK(cri_runtime_container_status(p->c, p->sleeper_id, false, &st, &err), err);
+    KT_ASSERT(st->status->resources && st->status->resources->linux);
+    KT_ASSERT_EQ(st->status->resources->linux->memory_limit_in_bytes, 64 * MiB);
+    KT_ASSERT_EQ(st->status->resources->linux->cpu_shares, 512);
+    cri_msg_free(st);
 }
 
 static void check_stats(pod *p)
@@ -827,7 +857,16 @@ static void check_reopen_log(pod *p)
     KT_ASSERT_MSG(access(log, F_OK) == 0, "log %s not reopened", log);
     /* the exited writer has no log to reopen */
     KT_ASSERT_FAILS(cri_runtime_reopen_container_log(p->c, p->writer_id, &err));
+    printf("ReopenContainerLog(exited): %s\n", kn_error_msg(err));
     kn_error_free(&err);
+}
+
+static void gone_is_fine(const char *what, int rc, kn_error **err)
+{
+    KT_ASSERT_MSG(rc == 0 || kn_error_code(*err) == KN_ENOTFOUND, "%s: %s", what,
+                  kn_error_msg(*err));
+    printf("%s: %s\n", what, rc == 0 ? "OK" : kn_error_msg(*err));
+    kn_error_free(err);
 }
 
 static void pod_teardown(pod *p)
@@ -857,7 +896,13 @@ static void pod_teardown(pod *p)
     KT_ASSERT_FAILS(cri_runtime_sandbox_status(p->c, p->sandbox_id, false, &ps, &err));
     KT_ASSERT_EQ(kn_error_code(err), KN_ENOTFOUND);
     kn_error_free(&err);
-    KT_ASSERT_OK(cri_runtime_remove_sandbox(p->c, p->sandbox_id, &err), err); /* idempotent */
+    KT_ASSERT_OK(cri_runtime_remove_sandbox(p->c, p->sandbox_id, &err), err);  /* idempotent */
+    KT_ASSERT_OK(cri_runtime_remove_container(p->c, p->writer_id, &err), err); /* idempotent */
+    /* on ids that are gone, Stop* answer OK or NOT_FOUND, which the kubelet takes as done */
+    gone_is_fine("StopContainer(removed)", cri_runtime_stop_container(p->c, p->writer_id, 0, &err),
+                 &err);
+    gone_is_fine("StopPodSandbox(removed)", cri_runtime_stop_sandbox(p->c, p->sandbox_id, &err),
+                 &err);
     pod_cgroup_remove(p->cgroup_parent);
 }
 
