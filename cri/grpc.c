@@ -239,9 +239,9 @@ static int unpack_message(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor
     grpc_byte_buffer_reader_destroy(&reader);
     int r = cri_reply_decode(desc, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), out, err);
     grpc_slice_unref(all);
-    if (r < 0)
-        return kn_error_wrap(err, "%s", method + 1);
-    return 0;
+    if (r < 0 && err)
+        kn_error_wrap(err, "%s", method + 1);
+    return r < 0 ? r : 0;
 }
 
 static gpr_timespec deadline_after(const cri_conn *c, int64_t timeout_ms)

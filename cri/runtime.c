@@ -44,9 +44,11 @@ static int version_unsupported(cri_conn *c, const Runtime__V1__VersionRequest *r
                       &runtime__v1__version_response__descriptor, CRI_TIMEOUT_DEFAULT, &old,
                       &e) < 0) {
         kn_error_free(&e);
+        int r = -(int)kn_error_code(v1err);
         move_error(err, v1err);
-        return kn_error_wrap(err, "CRI runtime at %s does not implement CRI v1",
-                             cri_conn_endpoint(c));
+        if (err)
+            kn_error_wrap(err, "CRI runtime at %s does not implement CRI v1", cri_conn_endpoint(c));
+        return r;
     }
     kn_error_free(&v1err);
     int r = kn_error_set(err, KN_ENOTSUP,
