@@ -3,7 +3,9 @@
 #define KNODE_API_CLIENT_KC_INTERNAL_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api-client/kubeconfig.h"
 #include "lib/error.h"
@@ -41,5 +43,29 @@ int kc_parse_yaml_or_json(const char *data, size_t len, cJSON **out, kn_error **
  * from a URL "https://host:port/prefix" (scheme optional, https assumed).
  * On error returns -1 with *why set to a static explanation. */
 int kc_parse_server(kc_config *c, const char *url, const char **why);
+
+/* A string-keyed hash map (open addressing). Keys are copied; values are
+ * the caller's. Not thread-safe. */
+typedef struct kc_map_slot {
+    char *key; /* NULL: empty; KC_MAP_TOMB: deleted */
+    void *val;
+    uint64_t hash;
+} kc_map_slot;
+
+typedef struct kc_map {
+    kc_map_slot *slots;
+    size_t cap, len, used; /* used: live + tombstones */
+} kc_map;
+
+void kc_map_init(kc_map *m);
+/* Frees the keys and slots; calls free_val on each value when not NULL. */
+void kc_map_free(kc_map *m, void (*free_val)(void *));
+void *kc_map_get(const kc_map *m, const char *key);
+/* Sets key to val; returns the previous value or NULL. */
+void *kc_map_put(kc_map *m, const char *key, void *val);
+/* Removes key; returns its value or NULL. */
+void *kc_map_del(kc_map *m, const char *key);
+/* Iterates: start with *pos = 0; returns false at the end. */
+bool kc_map_next(const kc_map *m, size_t *pos, const char **key, void **val);
 
 #endif

@@ -555,7 +555,7 @@ static enum MHD_Result send_reply(fa_server *s, struct MHD_Connection *c, const 
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, sv,
                                                  stream_done);
     } else {
-        const char *body = rp->body ? rp->body : "";
+        const char *body = rp->body_owned ? rp->body_owned : (rp->body ? rp->body : "");
         size_t len = rp->body_len ? rp->body_len : strlen(body);
         resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     }
@@ -595,7 +595,7 @@ static enum MHD_Result serve(fa_server *s, struct MHD_Connection *c, fa_request 
     fa_reply rp = {0};
     cleanup_free char *notfound = NULL;
     if (e)
-        rp = (fa_reply){e->status, NULL, e->header, e->body, 0, e->stream};
+        rp = (fa_reply){e->status, NULL, e->header, e->body, 0, NULL, e->stream};
     else if (fn)
         fn(s, r, &rp, ud);
     else {
@@ -611,6 +611,10 @@ static enum MHD_Result serve(fa_server *s, struct MHD_Connection *c, fa_request 
     enum MHD_Result res = send_reply(s, c, &rp);
     if (e)
         expect_free(e);
+    else if (fn) {
+        free(rp.body_owned);
+        fa_stream_unref(rp.stream);
+    }
     return res;
 }
 
@@ -808,4 +812,262 @@ size_t fa_wait_requests(fa_server *s, size_t n, int timeout_ms)
     size_t got = s->nreqs;
     pthread_mutex_unlock(&s->lock);
     return got;
+}
+
+/* ---- simulated collection ---------------------------------------------------------------- */
+
+typedef struct store_obj {
+    char *ns, *name, *json; /* json: the whole object */
+} store_obj;
+
+typedef struct store_event {
+    int64_t rev;
+    char *line; /* one watch event, newline-terminated */
+} store_event;
+
+struct fa_store {
+    fa_server *srv;
+    char *path, *kind;
+    pthread_mutex_t lock;
+    int64_t rev, compacted;
+    store_obj *objs;
+    size_t nobjs;
+    store_event *hist;
+    size_t nhist;
+    fa_stream **watchers;
+    size_t nwatchers;
+    bool hold;
+};
+
+static char *obj_json(fa_store *st, const char *ns, const char *name, const char *spec)
+{
+    return xasprintf("{\"kind\":\"%s\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
+                     "\"namespace\":\"%s\",\"uid\":\"uid-%s-%s\",\"resourceVersion\":\"%lld\"},"
+                     "\"spec\":%s}",
+                     st->kind, name, ns, ns, name, (long long)st->rev, spec);
+}
+
+/* Records and broadcasts an event; st->lock held. */
+static void store_emit(fa_store *st, const char *type, const char *obj)
+{
+    char *line = xasprintf("{\"type\":\"%s\",\"object\":%s}\n", type, obj);
+    for (size_t i = 0; i < st->nwatchers; i++)
+        fa_stream_write(st->watchers[i], line, strlen(line));
+    st->hist = xreallocarray(st->hist, st->nhist + 1, sizeof(*st->hist));
+    st->hist[st->nhist++] = (store_event){st->rev, line};
+}
+
+static store_obj *store_find(fa_store *st, const char *ns, const char *name)
+{
+    for (size_t i = 0; i < st->nobjs; i++)
+        if (strcmp(st->objs[i].ns, ns) == 0 && strcmp(st->objs[i].name, name) == 0)
+            return &st->objs[i];
+    return NULL;
+}
+
+int64_t fa_store_put(fa_store *st, const char *ns, const char *name, const char *spec)
+{
+    pthread_mutex_lock(&st->lock);
+    st->rev++;
+    store_obj *o = store_find(st, ns, name);
+    bool added = !o;
+    if (!o) {
+        st->objs = xreallocarray(st->objs, st->nobjs + 1, sizeof(*st->objs));
+        o = &st->objs[st->nobjs++];
+        *o = (store_obj){xstrdup(ns), xstrdup(name), NULL};
+    }
+    free(o->json);
+    o->json = obj_json(st, ns, name, spec);
+    store_emit(st, added ? "ADDED" : "MODIFIED", o->json);
+    int64_t rev = st->rev;
+    pthread_mutex_unlock(&st->lock);
+    return rev;
+}
+
+int64_t fa_store_delete(fa_store *st, const char *ns, const char *name)
+{
+    pthread_mutex_lock(&st->lock);
+    store_obj *o = store_find(st, ns, name);
+    int64_t rev = 0;
+    if (o) {
+        rev = ++st->rev;
+        /* the DELETED event carries the last state at the deletion's revision */
+        cleanup_free char *spec = NULL;
+        const char *sp = strstr(o->json, "\"spec\":");
+        spec = xstrndup(sp + 7, strlen(sp + 7) - 1);
+        cleanup_free char *last = obj_json(st, ns, name, spec);
+        store_emit(st, "DELETED", last);
+        free(o->ns);
+        free(o->name);
+        free(o->json);
+        *o = st->objs[--st->nobjs];
+    }
+    pthread_mutex_unlock(&st->lock);
+    return rev;
+}
+
+void fa_store_compact(fa_store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    for (size_t i = 0; i < st->nhist; i++)
+        free(st->hist[i].line);
+    st->nhist = 0;
+    st->compacted = st->rev;
+    pthread_mutex_unlock(&st->lock);
+}
+
+void fa_store_cut_watches(fa_store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    for (size_t i = 0; i < st->nwatchers; i++) {
+        fa_stream_cut(st->watchers[i]);
+        fa_stream_unref(st->watchers[i]);
+    }
+    st->nwatchers = 0;
+    pthread_mutex_unlock(&st->lock);
+}
+
+void fa_store_bookmark(fa_store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    for (size_t i = 0; i < st->nwatchers; i++)
+        fa_stream_printf(st->watchers[i],
+                         "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":"
+                         "\"v1\",\"metadata\":{\"resourceVersion\":\"%lld\"}}}\n",
+                         st->kind, (long long)st->rev);
+    pthread_mutex_unlock(&st->lock);
+}
+
+void fa_store_hold_watches(fa_store *st, bool hold)
+{
+    pthread_mutex_lock(&st->lock);
+    st->hold = hold;
+    pthread_mutex_unlock(&st->lock);
+}
+
+int64_t fa_store_revision(fa_store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    int64_t r = st->rev;
+    pthread_mutex_unlock(&st->lock);
+    return r;
+}
+
+size_t fa_store_len(fa_store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    size_t n = st->nobjs;
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
+
+static char *list_locked(fa_store *st)
+{
+    kn_buf b = KN_BUF_INIT;
+    kn_buf_appendf(&b,
+                   "{\"kind\":\"%sList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":"
+                   "\"%lld\"},\"items\":[",
+                   st->kind, (long long)st->rev);
+    for (size_t i = 0; i < st->nobjs; i++)
+        kn_buf_appendf(&b, "%s%s", i ? "," : "", st->objs[i].json);
+    kn_buf_append_str(&b, "]}");
+    return kn_buf_steal(&b);
+}
+
+char *fa_store_list_json(fa_store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    char *s = list_locked(st);
+    pthread_mutex_unlock(&st->lock);
+    return s;
+}
+
+/* The value of query parameter key, or NULL (caller frees). */
+static char *query_value(const char *query, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > n && strncmp(p, key, n) == 0 && p[n] == '=')
+            return xstrndup(p + n + 1, len - n - 1);
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Starts a watch stream for rv; st->lock held. */
+static void store_watch(fa_store *st, int64_t rv, bool from_now, fa_reply *reply)
+{
+    fa_stream *w = fa_stream_new();
+    if (from_now) {
+        for (size_t i = 0; i < st->nobjs; i++)
+            fa_stream_printf(w, "{\"type\":\"ADDED\",\"object\":%s}\n", st->objs[i].json);
+    } else {
+        for (size_t i = 0; i < st->nhist; i++)
+            if (st->hist[i].rev > rv)
+                fa_stream_write(w, st->hist[i].line, strlen(st->hist[i].line));
+    }
+    st->watchers = xreallocarray(st->watchers, st->nwatchers + 1, sizeof(*st->watchers));
+    st->watchers[st->nwatchers++] = w; /* the store's reference */
+    reply->stream = stream_ref(w);     /* and the reply's */
+}
+
+static void store_handler(fa_server *s, const fa_request *req, fa_reply *reply, void *ud)
+{
+    fa_store *st = ud;
+    if (strcmp(req->method, "GET") != 0 || strcmp(req->path, st->path) != 0) {
+        *reply = (fa_reply){.status = 404, .body_owned = fa_status_json(404, "NotFound", "")};
+        return;
+    }
+    cleanup_free char *watch = query_value(req->query, "watch");
+    cleanup_free char *rvs = query_value(req->query, "resourceVersion");
+    int64_t rv = rvs ? atoll(rvs) : 0;
+    pthread_mutex_lock(&st->lock);
+    if (!watch || strcmp(watch, "true") != 0) {
+        *reply = (fa_reply){.status = 200, .body_owned = list_locked(st)};
+    } else if (st->hold) {
+        *reply = (fa_reply){.status = 503,
+                            .body_owned = fa_status_json(503, "ServiceUnavailable", "held")};
+    } else if (rv && rv < st->compacted) {
+        cleanup_free char *msg = xasprintf("too old resource version: %lld (%lld)", (long long)rv,
+                                           (long long)st->compacted);
+        *reply = (fa_reply){.status = 410, .body_owned = fa_status_json(410, "Expired", msg)};
+    } else {
+        store_watch(st, rv, rv == 0, reply);
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+fa_store *fa_store_new(fa_server *s, const char *path, const char *kind)
+{
+    fa_store *st = xcalloc(1, sizeof(*st));
+    st->srv = s;
+    st->path = xstrdup(path);
+    st->kind = xstrdup(kind);
+    pthread_mutex_init(&st->lock, NULL);
+    fa_set_handler(s, store_handler, st);
+    return st;
+}
+
+void fa_store_free(fa_store *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->nobjs; i++) {
+        free(st->objs[i].ns);
+        free(st->objs[i].name);
+        free(st->objs[i].json);
+    }
+    free(st->objs);
+    for (size_t i = 0; i < st->nhist; i++)
+        free(st->hist[i].line);
+    free(st->hist);
+    for (size_t i = 0; i < st->nwatchers; i++)
+        fa_stream_unref(st->watchers[i]);
+    free(st->watchers);
+    pthread_mutex_destroy(&st->lock);
+    free(st->path);
+    free(st->kind);
+    free(st);
 }

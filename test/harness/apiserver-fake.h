@@ -54,7 +54,9 @@ typedef struct fa_reply {
     const char *header;       /* one extra "Name: value" header, or NULL */
     const char *body;         /* NULL: empty */
     size_t body_len;          /* 0: strlen(body) */
-    fa_stream *stream;        /* stream the body from this instead (reference taken) */
+    char *body_owned;         /* instead of body: freed by the server after sending */
+    fa_stream *stream;        /* stream the body from this instead; a handler gives the
+                                 server one reference with it */
 } fa_reply;
 
 typedef void (*fa_handler_fn)(fa_server *s, const fa_request *req, fa_reply *reply, void *ud);
@@ -116,5 +118,38 @@ char *fa_request_header(const fa_request *r, const char *name);
 
 /* A meta/v1 Status body; caller frees. */
 char *fa_status_json(int code, const char *reason, const char *message);
+
+/* ---- a simulated collection --------------------------------------------------------- */
+
+/* A store of objects with resourceVersions (a global revision counter, as
+ * etcd's) served at one collection path with Kubernetes semantics: GET lists
+ * every object (one page, metadata.resourceVersion = the revision); GET with
+ * watch=true streams the events after the requested resourceVersion, then
+ * every new change, and answers 410 Expired for a version older than the
+ * last compaction. It becomes the server's handler. Objects are
+ * {"kind":KIND,"apiVersion":"v1","metadata":{name,namespace,uid,
+ * resourceVersion},"spec":SPEC}. Thread-safe. */
+typedef struct fa_store fa_store;
+
+fa_store *fa_store_new(fa_server *s, const char *path, const char *kind);
+/* Frees the store; call after fa_stop. */
+void fa_store_free(fa_store *st);
+/* Creates or replaces ns/name with spec (JSON object text); returns the new
+ * revision. */
+int64_t fa_store_put(fa_store *st, const char *ns, const char *name, const char *spec);
+/* Deletes ns/name; returns the new revision, or 0 if it did not exist. */
+int64_t fa_store_delete(fa_store *st, const char *ns, const char *name);
+/* Forgets history: watches from older versions get 410. */
+void fa_store_compact(fa_store *st);
+/* Cuts every open watch stream (the clients see a broken connection). */
+void fa_store_cut_watches(fa_store *st);
+/* Sends a BOOKMARK at the current revision to every open watch. */
+void fa_store_bookmark(fa_store *st);
+/* While held, watch requests are answered 503 (clients back off and retry). */
+void fa_store_hold_watches(fa_store *st, bool hold);
+int64_t fa_store_revision(fa_store *st);
+size_t fa_store_len(fa_store *st);
+/* The list answer as served now; caller frees. */
+char *fa_store_list_json(fa_store *st);
 
 #endif

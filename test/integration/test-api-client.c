@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "api-client/informer.h"
 #include "api-client/kubeconfig.h"
 #include "api-client/rest.h"
 #include "api-client/watch.h"
@@ -727,4 +729,157 @@ KT_TEST_TIMEOUT(api_client, pod_log_stream, 30)
     fa_stream_unref(logs);
     kc_client_free(c);
     fa_stop(s);
+}
+
+/* ---- informer ---------------------------------------------------------------------------- */
+
+static char **node_index(const cJSON *obj, void *ud)
+{
+    (void)ud;
+    const cJSON *node = cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "spec"), "nodeName");
+    if (!cJSON_IsString(node))
+        return NULL;
+    char **v = xcalloc(2, sizeof(*v));
+    v[0] = xstrdup(node->valuestring);
+    return v;
+}
+
+typedef struct counts {
+    int adds, updates, deletes;
+} counts;
+
+static void on_add(kc_obj *o, void *ud)
+{
+    (void)o;
+    ((counts *)ud)->adds++;
+}
+
+static void on_update(kc_obj *a, kc_obj *b, void *ud)
+{
+    (void)a;
+    (void)b;
+    ((counts *)ud)->updates++;
+}
+
+static void on_delete(kc_obj *o, void *ud)
+{
+    (void)o;
+    ((counts *)ud)->deletes++;
+}
+
+static void put_pod(fa_store *st, int i, unsigned *seed)
+{
+    char ns[16], name[16], spec[96];
+    snprintf(ns, sizeof(ns), "ns%d", i % 3);
+    snprintf(name, sizeof(name), "pod%d", i);
+    snprintf(spec, sizeof(spec), "{\"nodeName\":\"node%d\",\"generation\":%d}", rand_r(seed) % 4,
+             rand_r(seed));
+    fa_store_put(st, ns, name, spec);
+}
+
+/* Waits (failing after a generous guard) until the informer applied rev. */
+static void wait_for_revision(kc_informer *inf, int64_t rev)
+{
+    char want[32], got[32];
+    snprintf(want, sizeof(want), "%lld", (long long)rev);
+    for (int i = 0; i < 3000; i++) {
+        if (strcmp(kc_informer_resource_version(inf, got, sizeof(got)), want) == 0)
+            return;
+        usleep(10000);
+    }
+    KT_FAIL("informer stuck at resourceVersion %s, want %s", got, want);
+}
+
+/* The informer's cache holds exactly the store's objects (same JSON). */
+static void assert_cache_equals_list(kc_informer *inf, fa_store *st)
+{
+    cleanup_free char *text = fa_store_list_json(st);
+    cleanup_cjson cJSON *list = cJSON_Parse(text);
+    const cJSON *items = cJSON_GetObjectItem(list, "items");
+    KT_ASSERT_EQ(kc_informer_len(inf), cJSON_GetArraySize(items));
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        cleanup_free char *key = kc_object_key(it);
+        kc_obj *o = kc_informer_get(inf, key);
+        KT_ASSERT_MSG(o != NULL, "%s missing from the cache", key);
+        KT_ASSERT_MSG(kn_json_equal(kc_obj_json(o), it), "%s differs", key);
+        kc_obj_unref(o);
+    }
+    for (int n = 0; n < 4; n++) {
+        char node[16];
+        snprintf(node, sizeof(node), "node%d", n);
+        size_t cnt = 0, want = 0;
+        kc_obj **v = kc_informer_by_index(inf, "node", node, &cnt);
+        cJSON_ArrayForEach(it, items)
+        {
+            const cJSON *nn = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "spec"), "nodeName");
+            want += strcmp(nn->valuestring, node) == 0;
+        }
+        KT_ASSERT_EQ(cnt, want);
+        kc_objs_free(v, cnt);
+    }
+}
+
+KT_TEST_TIMEOUT(api_client, informer_converges_after_random_changes, 120)
+{
+    fa_server *s = start_fake(NULL);
+    fa_store *st = fa_store_new(s, "/api/v1/pods", "Pod");
+    unsigned seed = 42;
+    int next = 0;
+    for (; next < 50; next++)
+        put_pod(st, next, &seed);
+    kc_client *c = cert_client(s);
+    kc_informer *inf = kc_informer_new(c, &kc_res_pods, &(kc_informer_options){.list_page = 20});
+    kc_informer_add_index(inf, "node", node_index, NULL);
+    counts cnt = {0};
+    kc_informer_add_handlers(inf, &(kc_informer_handlers){on_add, on_update, on_delete, &cnt});
+    kn_workqueue *q = kn_workqueue_new(NULL);
+    kc_informer_add_queue(inf, q);
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_informer_start(inf, &err), err);
+    KT_ASSERT(kc_informer_wait_synced(inf, 20 * KN_NSEC_PER_SEC));
+    KT_ASSERT_EQ(kc_informer_len(inf), 50);
+
+    for (int i = 0; i < 1000; i++) {
+        int op = rand_r(&seed) % 10;
+        if (op < 3 || fa_store_len(st) < 10) {
+            put_pod(st, next++, &seed); /* create */
+        } else if (op < 7) {
+            put_pod(st, rand_r(&seed) % next, &seed); /* update (or re-create) */
+        } else {
+            int k = rand_r(&seed) % next;
+            char ns[16], name[16];
+            snprintf(ns, sizeof(ns), "ns%d", k % 3);
+            snprintf(name, sizeof(name), "pod%d", k);
+            fa_store_delete(st, ns, name);
+        }
+        if (i % 97 == 0)
+            fa_store_bookmark(st);
+        if (i % 150 == 149)
+            fa_store_cut_watches(st); /* resume from the last version seen */
+        if (i == 600) {
+            /* the watch breaks, changes go on and are compacted away: the
+             * resume gets 410 and the informer lists again */
+            fa_store_hold_watches(st, true);
+            fa_store_cut_watches(st);
+        }
+        if (i == 610) {
+            fa_store_compact(st);
+            fa_store_hold_watches(st, false);
+        }
+    }
+    wait_for_revision(inf, fa_store_revision(st));
+    assert_cache_equals_list(inf, st);
+    KT_ASSERT_MSG(kc_informer_lists(inf) >= 2, "no relist after 410 (%d lists)",
+                  kc_informer_lists(inf));
+    KT_ASSERT_EQ(cnt.adds - cnt.deletes, (int)fa_store_len(st));
+    KT_ASSERT(kn_workqueue_len(q) > 0);
+
+    kc_informer_free(inf);
+    kn_workqueue_shutdown(q);
+    kn_workqueue_free(q);
+    kc_client_free(c);
+    fa_stop(s);
+    fa_store_free(st);
 }
