@@ -43,6 +43,7 @@ struct kc_stream {
     int status;
     int retry_after;
     int http_version;
+    int new_conns;
     char *content_type;
     /* under t->lock */
     char *q; /* unread body bytes q[qpos..qlen) */
@@ -194,6 +195,9 @@ static void publish_headers(kc_stream *s)
     long code = 0, ver = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(s->easy, CURLINFO_HTTP_VERSION, &ver);
+    long conns = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &conns);
+    s->new_conns = (int)conns;
     s->status = (int)code;
     s->http_version = ver == CURL_HTTP_VERSION_2_0 ? 2 : (ver == CURL_HTTP_VERSION_3 ? 3 : 1);
     s->headers_done = true;
@@ -724,6 +728,11 @@ const char *kc_stream_content_type(const kc_stream *s)
 int kc_stream_http_version(const kc_stream *s)
 {
     return s->http_version;
+}
+
+int kc_stream_new_connections(const kc_stream *s)
+{
+    return s->new_conns;
 }
 
 ssize_t kc_stream_read(kc_stream *s, char *buf, size_t cap, int64_t stall_timeout_ns,

@@ -82,6 +82,10 @@ const char *kc_stream_content_type(const kc_stream *s);
 /* Negotiated HTTP version: 1 for HTTP/1.x, 2 for HTTP/2. */
 int kc_stream_http_version(const kc_stream *s);
 
+/* Connections opened for this exchange: 0 when it reused one (keep-alive,
+ * or an HTTP/2 stream multiplexed on a connection in use). */
+int kc_stream_new_connections(const kc_stream *s);
+
 /* Reads up to cap bytes of body. Returns the count (> 0), 0 at the end of a
  * complete body, or negative: KN_ETIMEDOUT when no byte came for
  * stall_timeout_ns (0: wait forever) ("stalled"), KN_EUNAVAILABLE when the

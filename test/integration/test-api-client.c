@@ -1,10 +1,18 @@
 /* test-api-client.c - api-client against the loopback fake API server:
  * TLS and credentials, REST verbs, retries, pagination, watches. No root,
  * no network beyond 127.0.0.1. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api-client/informer.h"
@@ -882,4 +890,140 @@ KT_TEST_TIMEOUT(api_client, informer_converges_after_random_changes, 120)
     kc_client_free(c);
     fa_stop(s);
     fa_store_free(st);
+}
+
+/* ---- HTTP/2 ------------------------------------------------------------------------------- */
+
+static void kill_pid(void *p)
+{
+    pid_t pid = (pid_t)(intptr_t)p;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sin);
+    KT_ASSERT(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+    KT_ASSERT(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+static bool port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Starts nghttpd (HTTP/2 only) serving htdocs on 127.0.0.1:port with the
+ * fake server's certificate. */
+static void start_nghttpd(fa_server *s, const char *htdocs, int port)
+{
+    cleanup_free char *key = xasprintf("%s/server.key", fa_dir(s));
+    cleanup_free char *crt = xasprintf("%s/server.crt", fa_dir(s));
+    cleanup_free char *docs = xasprintf("--htdocs=%s", htdocs);
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    pid_t pid = fork();
+    KT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl("/usr/sbin/nghttpd", "nghttpd", "--address=127.0.0.1", docs, portstr, key, crt,
+              (char *)NULL);
+        _exit(127);
+    }
+    kt_on_cleanup(kill_pid, (void *)(intptr_t)pid);
+    for (int i = 0; i < 500 && !port_open(port); i++)
+        usleep(10000);
+    KT_ASSERT_MSG(port_open(port), "nghttpd did not start");
+}
+
+static kc_stream *open_get(kc_transport *t, const char *path)
+{
+    cleanup_error kn_error *err = NULL;
+    kc_stream *st = NULL;
+    KT_ASSERT_OK(kc_transport_open(t, &(kc_request){.method = "GET", .path = path}, &st, &err),
+                 err);
+    KT_ASSERT_EQ(kc_stream_status(st), 200);
+    return st;
+}
+
+static size_t read_len(kc_stream *st)
+{
+    cleanup_buf kn_buf b = KN_BUF_INIT;
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_stream_read_all(st, &b, 64 << 20, &err), err);
+    return b.len;
+}
+
+KT_TEST_TIMEOUT(api_client, http2_multiplexes_streams, 60)
+{
+    if (access("/usr/sbin/nghttpd", X_OK) != 0)
+        KT_SKIP("nghttpd (Debian nghttp2-server) is not installed");
+    fa_server *s = start_fake(NULL);
+    cleanup_free char *htdocs = xasprintf("%s/htdocs", kt_tmpdir());
+    mkdir(htdocs, 0755);
+    cleanup_free char *big = xasprintf("%s/big", htdocs), *small = xasprintf("%s/small", htdocs);
+    FILE *f = fopen(big, "w");
+    for (int i = 0; i < 8 << 10; i++)
+        fprintf(f, "%01023d\n", i);
+    fclose(f);
+    f = fopen(small, "w");
+    fputs("{}", f);
+    fclose(f);
+    int port = free_port();
+    start_nghttpd(s, htdocs, port);
+
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(s, "ca.crt", "{}");
+    cfg->server_port = port;
+    kc_transport *t = transport_for(cfg);
+    /* the big body stays in flight (the reader has not read it) while a
+     * second request goes out: with HTTP/2 it shares the connection */
+    kc_stream *a = open_get(t, "/big");
+    KT_ASSERT_EQ(kc_stream_http_version(a), 2);
+    KT_ASSERT_EQ(kc_stream_new_connections(a), 1);
+    kc_stream *b = open_get(t, "/small");
+    KT_ASSERT_EQ(kc_stream_http_version(b), 2);
+    KT_ASSERT_EQ(kc_stream_new_connections(b), 0);
+    KT_ASSERT_EQ(read_len(b), 2);
+    KT_ASSERT_EQ(read_len(a), 8 << 20);
+    kc_stream_close(a);
+    kc_stream_close(b);
+    kc_transport_free(t);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, http1_needs_a_connection_per_open_stream, 30)
+{
+    fa_server *s = start_fake(NULL);
+    fa_stream *open = fa_stream_new();
+    fa_expect_stream(s, "GET", "/watch", NULL, open);
+    fa_expect(s, "GET", "/small", NULL, 200, NULL, "{}");
+    fa_expect(s, "GET", "/small", NULL, 200, NULL, "{}");
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(s, "ca.crt", CLIENT_CERT);
+    kc_transport *t = transport_for(cfg); /* the fake speaks HTTP/1.1 only */
+    kc_stream *a = open_get(t, "/watch");
+    KT_ASSERT_EQ(kc_stream_http_version(a), 1);
+    kc_stream *b = open_get(t, "/small");
+    KT_ASSERT_EQ(kc_stream_new_connections(b), 1);
+    KT_ASSERT_EQ(read_len(b), 2);
+    kc_stream_close(b);
+    kc_stream *c = open_get(t, "/small"); /* keep-alive: b's connection is reused */
+    KT_ASSERT_EQ(kc_stream_new_connections(c), 0);
+    kc_stream_close(c);
+    kc_stream_close(a);
+    fa_stream_end(open);
+    fa_stream_unref(open);
+    kc_transport_free(t);
+    fa_stop(s);
 }
