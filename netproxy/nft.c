@@ -336,29 +336,52 @@ static void elem_emit(batch *b, elem_msg *m, const np_set *s, const np_elem *e, 
         b->st->elems_deleted++;
 }
 
+/* Element comparison with the lengths worked out once per set (a sync
+ * compares every element of every set). */
+typedef struct elem_cmp {
+    size_t klen, dlen;
+    bool interval;
+    np_data_kind data;
+} elem_cmp;
+
+static int ecmp(const elem_cmp *c, const np_elem *a, const np_elem *b)
+{
+    int r = memcmp(a->key, b->key, c->klen);
+    if (r || !c->interval)
+        return r;
+    return memcmp(a->key_end, b->key_end, c->klen);
+}
+
+static bool esame(const elem_cmp *c, const np_elem *a, const np_elem *b)
+{
+    if (c->data == NP_DATA_ADDR_PORT)
+        return memcmp(a->data, b->data, c->dlen) == 0;
+    if (c->data == NP_DATA_VERDICT)
+        return a->chain && b->chain && strcmp(a->chain, b->chain) == 0;
+    return true;
+}
+
 /* Adds and deletes elements so that set `from` (NULL: empty) becomes `to`:
  * all deletions first, then the additions. */
 static void diff_elems(batch *b, const np_set *from, const np_set *to, int family)
 {
+    elem_cmp c = {np_key_len(to->key, family), np_data_len(to->data, family),
+                  (to->flags & NP_SET_INTERVAL) != 0, to->data};
     elem_msg m = {0};
-    size_t i = 0, j = 0, nf = from ? from->nelems : 0;
+    size_t i, j, nf = from ? from->nelems : 0, nt = to->nelems;
     for (i = 0, j = 0; i < nf;) {
-        int c = j < to->nelems ? np_elem_cmp(to, &from->elems[i], &to->elems[j], family) : -1;
-        if (c < 0 || (c == 0 && !np_elem_equal(to, &from->elems[i], &to->elems[j], family)))
+        int r = j < nt ? ecmp(&c, &from->elems[i], &to->elems[j]) : -1;
+        if (r < 0 || (r == 0 && !esame(&c, &from->elems[i], &to->elems[j])))
             elem_emit(b, &m, to, &from->elems[i], family, NFT_MSG_DELSETELEM);
-        if (c <= 0)
-            i++;
-        if (c >= 0)
-            j++;
+        i += r <= 0;
+        j += r >= 0;
     }
-    for (i = 0, j = 0; j < to->nelems;) {
-        int c = i < nf ? np_elem_cmp(to, &from->elems[i], &to->elems[j], family) : 1;
-        if (c > 0 || (c == 0 && !np_elem_equal(to, &from->elems[i], &to->elems[j], family)))
+    for (i = 0, j = 0; j < nt;) {
+        int r = i < nf ? ecmp(&c, &from->elems[i], &to->elems[j]) : 1;
+        if (r > 0 || (r == 0 && !esame(&c, &from->elems[i], &to->elems[j])))
             elem_emit(b, &m, to, &to->elems[j], family, NFT_MSG_NEWSETELEM);
-        if (c <= 0)
-            i++;
-        if (c >= 0)
-            j++;
+        i += r <= 0;
+        j += r >= 0;
     }
     elem_msg_close(b, &m, to);
 }

@@ -80,21 +80,24 @@ int np_elem_cmp(const np_set *s, const np_elem *a, const np_elem *b, int family)
     return memcmp(a->key_end, b->key_end, len);
 }
 
-/* qsort has no context argument: the set being sorted is passed here. */
-static __thread const np_set *sort_set;
-static __thread int sort_family;
+/* qsort has no context argument: the key length and whether keys are
+ * ranges are passed here. */
+static __thread size_t sort_klen;
+static __thread bool sort_interval;
 
 static int cmp_elem_q(const void *a, const void *b)
 {
-    return np_elem_cmp(sort_set, a, b, sort_family);
+    const np_elem *x = a, *y = b;
+    int r = memcmp(x->key, y->key, sort_klen);
+    return r || !sort_interval ? r : memcmp(x->key_end, y->key_end, sort_klen);
 }
 
 void np_set_sort(np_set *s, int family)
 {
     if (s->nelems < 2)
         return;
-    sort_set = s;
-    sort_family = family;
+    sort_klen = np_key_len(s->key, family);
+    sort_interval = (s->flags & NP_SET_INTERVAL) != 0;
     qsort(s->elems, s->nelems, sizeof(*s->elems), cmp_elem_q);
     size_t out = 1;
     for (size_t i = 1; i < s->nelems; i++) {

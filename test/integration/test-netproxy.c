@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -727,6 +728,130 @@ KT_TEST_TIMEOUT(netproxy, text_and_netlink_agree, 120)
     KT_ASSERT_OK(np_nft_delete_tables(n, &err), err);
     np_ruleset *gone = NULL;
     KT_ASSERT_EQ(np_nft_dump(n, AF_INET, &gone, &err), 0);
+    np_nft_close(n);
+    topo_down(NULL);
+}
+
+/* ---- benchmark (information only; KNODE_BENCH=1) ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* nservices Services of nep endpoints each, ClusterIP 10.96/12 + k, port 80. */
+static np_model *big_model(int nservices, int nep, int changed)
+{
+    np_builder *b = np_builder_new(NULL, NULL);
+    for (int k = 0; k < nservices; k++) {
+        char *svc = xasprintf("{\"metadata\":{\"namespace\":\"bench\",\"name\":\"s%d\"},\"spec\":"
+                              "{\"clusterIP\":\"10.%d.%d.%d\",\"ports\":[{\"port\":80}]}}",
+                              k, 96 + (k >> 16), (k >> 8) & 255, k & 255);
+        kn_buf eps = KN_BUF_INIT;
+        for (int e = 0; e < nep; e++) {
+            int ip = k * nep + e + (k == changed ? 1 << 20 : 0);
+            kn_buf_appendf(&eps, "%s{\"addresses\":[\"10.%d.%d.%d\"]}", e ? "," : "",
+                           128 + (ip >> 16), (ip >> 8) & 255, ip & 255);
+        }
+        char *slice = xasprintf(
+            "{\"metadata\":{\"namespace\":\"bench\",\"name\":\"s%d-1\",\"labels\":{"
+            "\"kubernetes.io/service-name\":\"s%d\"}},\"addressType\":\"IPv4\",\"ports\":[{"
+            "\"port\":8080}],\"endpoints\":[%s]}",
+            k, k, eps.data);
+        cJSON *o = cJSON_Parse(svc);
+        np_builder_add_service(b, o, NULL);
+        cJSON_Delete(o);
+        o = cJSON_Parse(slice);
+        np_builder_add_slice(b, o, NULL);
+        cJSON_Delete(o);
+        free(svc);
+        free(slice);
+        kn_buf_free(&eps);
+    }
+    return np_builder_finish(b);
+}
+
+/* Runs `nft -f path` in netns; returns seconds, *rss_kb the child's peak. */
+static double time_nft_file(const char *netns, const char *path, long *rss_kb)
+{
+    double t0 = now_s();
+    pid_t pid = fork();
+    KT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        enter_netns(netns);
+        execlp("nft", "nft", "-f", path, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    KT_ASSERT(wait4(pid, &status, 0, &ru) == pid);
+    KT_ASSERT_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "nft -f failed");
+    *rss_kb = ru.ru_maxrss;
+    return now_s() - t0;
+}
+
+KT_TEST_TIMEOUT(netproxy, bench_10k_services, 600)
+{
+    skip_unless_root();
+    const char *on = getenv("KNODE_BENCH");
+    if (!on || strcmp(on, "1") != 0)
+        KT_SKIP("benchmark: set KNODE_BENCH=1");
+    int nsvc = 10000, nep = 10;
+    memset(&T, 0, sizeof(T));
+    snprintf(T.node, sizeof(T.node), "kt%d-np-node", (int)getpid());
+    snprintf(T.out, sizeof(T.out), "kt%d-np-out", (int)getpid());
+    kt_on_cleanup(topo_down, NULL);
+    KT_ASSERT_EQ(run("ip netns add %s && ip netns add %s", T.node, T.out), 0);
+    T.up = true;
+    np_config cfg;
+    config(&cfg);
+    double t0 = now_s();
+    np_model *m = big_model(nsvc, nep, -1);
+    double t_model = now_s() - t0;
+    t0 = now_s();
+    np_ruleset *rs = np_ruleset_build(m, &cfg, AF_INET);
+    double t_build = now_s() - t0;
+    char *text = np_ruleset_render(rs);
+    np_nft *n = open_in_node();
+    np_sync_stats st;
+    kn_error *err = NULL;
+    t0 = now_s();
+    KT_ASSERT_OK(np_nft_sync(n, rs, NULL, false, &st, &err), err);
+    double t_full = now_s() - t0;
+    printf("BENCH %d services x %d endpoints: model from JSON %.3f s, ruleset build %.3f s\n", nsvc,
+           nep, t_model, t_build);
+    printf("BENCH netlink full sync (new table): %.3f s, %zu messages, %.1f MB, %zu elements\n",
+           t_full, st.messages, (double)st.bytes / 1e6, st.elems_added);
+    np_model *m2 = big_model(nsvc, nep, 4242);
+    t0 = now_s();
+    np_ruleset *rs2 = np_ruleset_build(m2, &cfg, AF_INET);
+    double t_build2 = now_s() - t0;
+    t0 = now_s();
+    KT_ASSERT_OK(np_nft_sync(n, rs2, NULL, false, &st, &err), err);
+    printf("BENCH one Service's 10 endpoints changed: ruleset build %.3f s, partial sync "
+           "(diff + transaction) %.3f s, %zu messages, +%zu -%zu elements\n",
+           t_build2, now_s() - t0, st.messages, st.elems_added, st.elems_deleted);
+    t0 = now_s();
+    KT_ASSERT_OK(np_nft_sync(n, np_ruleset_build(m2, &cfg, AF_INET), NULL, true, &st, &err), err);
+    printf("BENCH full sync of an up-to-date table (read back + diff): %.3f s, %zu messages\n",
+           now_s() - t0, st.messages);
+    char path[300];
+    snprintf(path, sizeof(path), "%s/bench.nft", kt_tmpdir());
+    FILE *f = fopen(path, "w");
+    KT_ASSERT(f && fputs(text, f) >= 0 && fclose(f) == 0);
+    long rss = 0;
+    double t_nft = time_nft_file(T.out, path, &rss);
+    printf("BENCH nft -f of the same ruleset text (new table): %.3f s, nft peak RSS %ld MB\n",
+           t_nft, rss / 1024);
+    struct rusage self;
+    getrusage(RUSAGE_SELF, &self);
+    printf("BENCH this process's peak RSS (models, rulesets, batch): %ld MB\n",
+           self.ru_maxrss / 1024);
+    free(text);
+    np_model_free(m);
+    np_model_free(m2);
     np_nft_close(n);
     topo_down(NULL);
 }
