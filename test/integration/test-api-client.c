@@ -759,20 +759,20 @@ typedef struct counts {
 static void on_add(kc_obj *o, void *ud)
 {
     (void)o;
-    ((counts *)ud)->adds++;
+    __atomic_fetch_add(&((counts *)ud)->adds, 1, __ATOMIC_SEQ_CST);
 }
 
 static void on_update(kc_obj *a, kc_obj *b, void *ud)
 {
     (void)a;
     (void)b;
-    ((counts *)ud)->updates++;
+    __atomic_fetch_add(&((counts *)ud)->updates, 1, __ATOMIC_SEQ_CST);
 }
 
 static void on_delete(kc_obj *o, void *ud)
 {
     (void)o;
-    ((counts *)ud)->deletes++;
+    __atomic_fetch_add(&((counts *)ud)->deletes, 1, __ATOMIC_SEQ_CST);
 }
 
 static void put_pod(fa_store *st, int i, unsigned *seed)
@@ -1026,4 +1026,42 @@ KT_TEST_TIMEOUT(api_client, http1_needs_a_connection_per_open_stream, 30)
     fa_stream_unref(open);
     kc_transport_free(t);
     fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, informer_resync_and_server_side_filter, 30)
+{
+    fa_server *s = start_fake(NULL);
+    fa_store *st = fa_store_new(s, "/api/v1/namespaces/ns1/pods", "Pod");
+    unsigned seed = 1;
+    put_pod(st, 3, &seed); /* ns0 in its metadata: the fake does not check */
+    kc_client *c = cert_client(s);
+    kc_informer *inf = kc_informer_new(c, &kc_res_pods,
+                                       &(kc_informer_options){.ns = "ns1",
+                                                              .field_selector = "spec.nodeName=n1",
+                                                              .resync_ns = 50 * KN_NSEC_PER_MSEC});
+    counts cnt = {0};
+    kc_informer_add_handlers(inf, &(kc_informer_handlers){on_add, on_update, on_delete, &cnt});
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_informer_start(inf, &err), err);
+    KT_ASSERT(kc_informer_wait_synced(inf, 20 * KN_NSEC_PER_SEC));
+    fa_request r = nth_request(s, 0);
+    KT_ASSERT_STREQ(r.query, "fieldSelector=spec.nodeName=n1&limit=500");
+    fa_request_clear(&r);
+    r = nth_request(s, 1);
+    KT_ASSERT_CONTAINS(r.query, "watch=true&fieldSelector=spec.nodeName=n1&resourceVersion=1&");
+    fa_request_clear(&r);
+    /* resync delivers the cached object again as an update */
+    for (int i = 0; i < 2000 && __atomic_load_n(&cnt.updates, __ATOMIC_SEQ_CST) < 2; i++)
+        usleep(10000);
+    kc_informer_stop(inf);
+    KT_ASSERT(cnt.updates >= 2);
+    KT_ASSERT_EQ(cnt.adds, 1);
+    kc_obj *o = kc_informer_get(inf, "ns0/pod3");
+    KT_ASSERT(o != NULL);
+    KT_ASSERT_STREQ(kc_obj_resource_version(o), "1");
+    kc_obj_unref(o);
+    kc_informer_free(inf);
+    kc_client_free(c);
+    fa_stop(s);
+    fa_store_free(st);
 }

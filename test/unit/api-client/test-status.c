@@ -42,10 +42,10 @@ KT_TEST(status, rejects_bad_bodies)
     static const char *const bad[] = {
         "",
         "not json",
-        "{\"kind\":\"Status\",\"code\":404",       /* truncated */
-        "{\"kind\":\"Pod\"}",                     /* not a Status */
+        "{\"kind\":\"Status\",\"code\":404", /* truncated */
+        "{\"kind\":\"Pod\"}",                /* not a Status */
         "[1]",
-        "{\"kind\":\"Status\",\"code\":\"404\"}",  /* wrong type */
+        "{\"kind\":\"Status\",\"code\":\"404\"}", /* wrong type */
         "{\"kind\":\"Status\",\"code\":4.5}",
         "{\"kind\":\"Status\",\"details\":{\"causes\":{}}}",
         "{\"kind\":\"Status\",\"details\":{\"causes\":[1]}}",
