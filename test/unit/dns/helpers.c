@@ -123,3 +123,59 @@ const uint8_t *dnst_name(const char *s)
     KT_ASSERT_MSG(dns_name_from_str(s, w) > 0, "bad name %s", s);
     return w;
 }
+
+void dnst_parse(const uint8_t *msg, size_t len, dnst_msg *m)
+{
+    static dns_rr_buf rb;
+    dns_cursor c;
+    memset(m, 0, sizeof(*m));
+    dns_cursor_init(&c, msg, len);
+    m->id = dns_read_u16(&c);
+    m->flags = dns_read_u16(&c);
+    m->rcode = dns_flags_rcode(m->flags);
+    for (int i = 0; i < 4; i++)
+        m->counts[i] = dns_read_u16(&c);
+    KT_ASSERT_MSG(!c.error && m->counts[0] <= 1, "bad header");
+    if (m->counts[0]) {
+        uint8_t name[DNS_NAME_MAX];
+        dns_read_name(&c, name);
+        m->qtype = dns_read_u16(&c);
+        dns_read_u16(&c);
+        KT_ASSERT_MSG(!c.error, "bad question");
+        dns_name_to_str(name, m->qname, sizeof(m->qname));
+    }
+    for (int s = 1; s < 4; s++) {
+        for (unsigned i = 0; i < m->counts[s]; i++) {
+            dns_rr rr;
+            char owner[DNS_NAME_MAX * 4 + 8], data[2048];
+            KT_ASSERT_MSG(dns_read_rr(&c, &rb, &rr) == 0, "bad record %u of section %d", i, s);
+            if (rr.type == DNS_TYPE_OPT) {
+                m->edns = true;
+                m->edns_udp = rr.rclass;
+                m->rcode |= (rr.ttl >> 24) << 4;
+                continue;
+            }
+            KT_ASSERT(m->n[s] < DNST_MAX_RR);
+            dns_name_to_str(rr.owner, owner, sizeof(owner));
+            char line[4096];
+            snprintf(line, sizeof(line), "%s %u %s", owner, rr.ttl,
+                     dnst_rr_str(&rr, data, sizeof(data)));
+            KT_ASSERT(strlen(line) < sizeof(m->rr[0][0]));
+            strcpy(m->rr[s][m->n[s]++], line);
+        }
+    }
+    KT_ASSERT_MSG(c.pos == len, "trailing bytes");
+}
+
+size_t dnst_query(uint8_t *buf, uint16_t id, uint16_t flags, const char *name, uint16_t qtype,
+                  int edns_udp)
+{
+    dns_writer w;
+    dns_writer_init(&w, buf, DNS_MSG_MAX, id, flags);
+    if (edns_udp >= 0)
+        dns_writer_reserve(&w, DNS_OPT_SIZE);
+    KT_ASSERT_EQ(dns_writer_question(&w, dnst_name(name), qtype, DNS_CLASS_IN), 0);
+    if (edns_udp >= 0)
+        dns_writer_opt(&w, (uint16_t)edns_udp, 0, false);
+    return dns_writer_len(&w);
+}
