@@ -855,3 +855,98 @@ KT_TEST_TIMEOUT(netproxy, bench_10k_services, 600)
     np_nft_close(n);
     topo_down(NULL);
 }
+
+/* Every feature in both families (dual-stack ClusterIPs, externalIPs, an LB
+ * IP with source ranges, externalTrafficPolicy Local, affinity, a Service
+ * without endpoints): the kernel takes the batch, a full sync then finds
+ * nothing to change, and `nft -f` of the rendered text builds the same
+ * tables. */
+KT_TEST_TIMEOUT(netproxy, dual_stack_all_features, 120)
+{
+    static const char *const JSON =
+        "[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"type\":\"LoadBalancer\",\"clusterIPs\":["
+        "\"10.96.0.10\",\"fd00:96::a\"],\"ports\":[{\"name\":\"http\",\"port\":80,\"nodePort\":"
+        "30080},{\"name\":\"dns\",\"protocol\":\"UDP\",\"port\":53,\"nodePort\":30053}],"
+        "\"externalIPs\":[\"192.0.2.7\",\"2001:db8::7\"],\"loadBalancerSourceRanges\":["
+        "\"203.0.113.0/24\",\"2001:db8:1::/48\"],\"externalTrafficPolicy\":\"Local\"},"
+        "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"198.51.100.1\"},{\"ip\":"
+        "\"2001:db8::1\"}]}}},"
+        "{\"metadata\":{\"name\":\"aff\"},\"spec\":{\"type\":\"NodePort\",\"clusterIPs\":["
+        "\"10.96.0.11\",\"fd00:96::b\"],\"ports\":[{\"port\":80,\"protocol\":\"SCTP\","
+        "\"nodePort\":30081}],\"sessionAffinity\":\"ClientIP\",\"externalTrafficPolicy\":"
+        "\"Local\"}},"
+        "{\"metadata\":{\"name\":\"none\"},\"spec\":{\"clusterIPs\":[\"fd00:96::c\"],\"ports\":[{"
+        "\"port\":80}]}},"
+        "{\"metadata\":{\"name\":\"w4\",\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
+        "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080},{\"name\":\"dns\","
+        "\"protocol\":\"UDP\",\"port\":5353}],\"endpoints\":[{\"addresses\":[\"10.244.1.3\"],"
+        "\"nodeName\":\"node\"},{\"addresses\":[\"10.244.2.3\"],\"nodeName\":\"n2\"}]},"
+        "{\"metadata\":{\"name\":\"w6\",\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
+        "\"addressType\":\"IPv6\",\"ports\":[{\"name\":\"http\",\"port\":8080}],\"endpoints\":[{"
+        "\"addresses\":[\"fd00:244::3\"],\"nodeName\":\"n2\"}]},"
+        "{\"metadata\":{\"name\":\"a6\",\"labels\":{\"kubernetes.io/service-name\":\"aff\"}},"
+        "\"addressType\":\"IPv6\",\"ports\":[{\"port\":9,\"protocol\":\"SCTP\"}],\"endpoints\":[{"
+        "\"addresses\":[\"fd00:244::5\"],\"nodeName\":\"node\"},{\"addresses\":[\"fd00:244::6\"],"
+        "\"nodeName\":\"n2\"}]}]";
+    skip_unless_root();
+    memset(&T, 0, sizeof(T));
+    snprintf(T.node, sizeof(T.node), "kt%d-np-node", (int)getpid());
+    snprintf(T.out, sizeof(T.out), "kt%d-np-out", (int)getpid());
+    kt_on_cleanup(topo_down, NULL);
+    KT_ASSERT_EQ(run("ip netns add %s && ip netns add %s", T.node, T.out), 0);
+    T.up = true;
+    np_config cfg;
+    config(&cfg);
+    np_addr_parse("fd00:250::1", &cfg.node_ips[cfg.nnode_ips++]);
+    np_cidr_parse("fd00:244::/56", false, &cfg.cluster_cidrs[cfg.ncluster_cidrs++]);
+    cJSON *doc = cJSON_Parse(JSON);
+    KT_ASSERT(doc);
+    np_builder *b = np_builder_new(NULL, NULL);
+    for (cJSON *it = doc->child; it; it = it->next) {
+        kn_error *err = NULL;
+        int r = cJSON_GetObjectItem(it, "addressType") ? np_builder_add_slice(b, it, &err)
+                                                       : np_builder_add_service(b, it, &err);
+        KT_ASSERT_OK(r, err);
+    }
+    cJSON_Delete(doc);
+    np_model *m = np_builder_finish(b);
+    np_nft *n = open_in_node();
+    np_sync_stats st;
+    kn_error *err = NULL;
+    KT_ASSERT_OK(np_nft_sync(n, np_ruleset_build(m, &cfg, AF_INET),
+                             np_ruleset_build(m, &cfg, AF_INET6), false, &st, &err),
+                 err);
+    KT_ASSERT(st.sets_added > 20 && st.rules_added > 40);
+    KT_ASSERT_OK(np_nft_sync(n, np_ruleset_build(m, &cfg, AF_INET),
+                             np_ruleset_build(m, &cfg, AF_INET6), true, &st, &err),
+                 err);
+    KT_ASSERT_EQ(st.messages, 0);
+    np_nft_close(n);
+
+    /* the same through nft -f, in the other namespace */
+    char path[300];
+    snprintf(path, sizeof(path), "%s/dual.nft", kt_tmpdir());
+    FILE *f = fopen(path, "w");
+    KT_ASSERT(f);
+    for (int fam = 0; fam < 2; fam++) {
+        np_ruleset *rs = np_ruleset_build(m, &cfg, fam ? AF_INET6 : AF_INET);
+        char *text = np_ruleset_render(rs);
+        KT_ASSERT(fputs(text, f) >= 0);
+        free(text);
+        np_ruleset_free(rs);
+    }
+    KT_ASSERT(fclose(f) == 0);
+    KT_ASSERT_EQ(run("ip netns exec %s nft -f %s", T.out, path), 0);
+    char node[48];
+    memcpy(node, T.node, sizeof(node));
+    memcpy(T.node, T.out, sizeof(node)); /* open_in_node enters T.node */
+    n = open_in_node();
+    memcpy(T.node, node, sizeof(node));
+    KT_ASSERT_OK(np_nft_sync(n, np_ruleset_build(m, &cfg, AF_INET),
+                             np_ruleset_build(m, &cfg, AF_INET6), true, &st, &err),
+                 err);
+    KT_ASSERT_EQ(st.messages, 0);
+    np_nft_close(n);
+    np_model_free(m);
+    topo_down(NULL);
+}
