@@ -198,49 +198,17 @@ static const char *svc_expr(int family)
                               : "ip daddr . meta l4proto . th dport";
 }
 
-static void render_op(kn_buf *b, const np_op *o, int family)
+/* Statements that change the packet or decide its fate. */
+static void render_action(kn_buf *b, const np_op *o, int family)
 {
-    const char *f = fam_kw(family), *neg = o->neg ? "!= " : "";
+    const char *f = fam_kw(family);
     char ip[64];
     switch (o->kind) {
-    case NP_OP_CT_STATE_NEW:
-        kn_buf_append_str(b, "ct state new");
-        break;
-    case NP_OP_CT_STATUS_DNAT:
-        kn_buf_append_str(b, "ct status dnat");
-        break;
-    case NP_OP_DADDR_IN:
-        kn_buf_appendf(b, "%s daddr %s@%s", f, neg, o->name);
-        break;
-    case NP_OP_SADDR_IN:
-        kn_buf_appendf(b, "%s saddr %s@%s", f, neg, o->name);
-        break;
-    case NP_OP_SVC_IN:
-        kn_buf_appendf(b, "%s %s@%s", svc_expr(family), neg, o->name);
-        break;
-    case NP_OP_SVC_SADDR_IN:
-        kn_buf_appendf(b, "%s . %s saddr %s@%s", svc_expr(family), f, neg, o->name);
-        break;
-    case NP_OP_PAIR_IN:
-        kn_buf_appendf(b, "%s saddr . %s daddr %s@%s", f, f, neg, o->name);
-        break;
-    case NP_OP_L4PROTO:
-        kn_buf_appendf(b, "meta l4proto %s", np_proto_name((np_proto)o->arg));
-        break;
-    case NP_OP_FIB_SADDR_LOCAL:
-        kn_buf_append_str(b, "fib saddr type local");
-        break;
-    case NP_OP_MARK_TEST:
-        kn_buf_appendf(b, "meta mark & 0x%08x == 0x%08x", o->arg, o->arg);
-        break;
     case NP_OP_MARK_OR:
         kn_buf_appendf(b, "meta mark set meta mark | 0x%08x", o->arg);
         break;
     case NP_OP_MARK_XOR:
         kn_buf_appendf(b, "meta mark set meta mark ^ 0x%08x", o->arg);
-        break;
-    case NP_OP_NUMGEN_ZERO:
-        kn_buf_appendf(b, "numgen random mod %u == 0", o->arg);
         break;
     case NP_OP_UPDATE_SADDR:
         kn_buf_appendf(b, "update @%s { %s saddr }", o->name, f);
@@ -274,8 +242,52 @@ static void render_op(kn_buf *b, const np_op *o, int family)
     case NP_OP_REJECT_TCP:
         kn_buf_append_str(b, "reject with tcp reset");
         break;
-    case NP_OP_DROP:
+    default: /* NP_OP_DROP */
         kn_buf_append_str(b, "drop");
+        break;
+    }
+}
+
+/* Matches; anything else is an action. */
+static void render_op(kn_buf *b, const np_op *o, int family)
+{
+    const char *f = fam_kw(family), *neg = o->neg ? "!= " : "";
+    switch (o->kind) {
+    case NP_OP_CT_STATE_NEW:
+        kn_buf_append_str(b, "ct state new");
+        break;
+    case NP_OP_CT_STATUS_DNAT:
+        kn_buf_append_str(b, "ct status dnat");
+        break;
+    case NP_OP_DADDR_IN:
+        kn_buf_appendf(b, "%s daddr %s@%s", f, neg, o->name);
+        break;
+    case NP_OP_SADDR_IN:
+        kn_buf_appendf(b, "%s saddr %s@%s", f, neg, o->name);
+        break;
+    case NP_OP_SVC_IN:
+        kn_buf_appendf(b, "%s %s@%s", svc_expr(family), neg, o->name);
+        break;
+    case NP_OP_SVC_SADDR_IN:
+        kn_buf_appendf(b, "%s . %s saddr %s@%s", svc_expr(family), f, neg, o->name);
+        break;
+    case NP_OP_PAIR_IN:
+        kn_buf_appendf(b, "%s saddr . %s daddr %s@%s", f, f, neg, o->name);
+        break;
+    case NP_OP_L4PROTO:
+        kn_buf_appendf(b, "meta l4proto %s", np_proto_name((np_proto)o->arg));
+        break;
+    case NP_OP_FIB_SADDR_LOCAL:
+        kn_buf_append_str(b, "fib saddr type local");
+        break;
+    case NP_OP_MARK_TEST:
+        kn_buf_appendf(b, "meta mark & 0x%08x == 0x%08x", o->arg, o->arg);
+        break;
+    case NP_OP_NUMGEN_ZERO:
+        kn_buf_appendf(b, "numgen random mod %u == 0", o->arg);
+        break;
+    default:
+        render_action(b, o, family);
         break;
     }
 }
