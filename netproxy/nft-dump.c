@@ -181,6 +181,10 @@ static int dump_chains(np_nft *n, np_ruleset *rs, kn_error **err)
     char buf[MNL_SOCKET_BUFFER_SIZE];
     int e = 0;
     struct nlmsghdr *nlh = request(buf, NFT_MSG_GETCHAIN, rs->family, NLM_F_DUMP);
+    struct nftnl_chain *c = nftnl_chain_alloc();
+    nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NP_TABLE_NAME);
+    nftnl_chain_nlmsg_build_payload(nlh, c);
+    nftnl_chain_free(c);
     if (np__talk(n, nlh, cb_chain, rs, &e, err) < 0)
         return -KN_EIO;
     nlh = request(buf, NFT_MSG_GETRULE, rs->family, NLM_F_DUMP);

@@ -13,6 +13,11 @@
  *                 applied (changed set elements, the chains whose rules
  *                 changed); falls back to a full sync when there is none.
  *
+ * Rules are recognized by their comment, a hash of their text: a chain whose
+ * comments differ from the wanted ones is emptied and refilled in the same
+ * transaction. Set elements are compared one by one; dynamic sets (the
+ * clients of session affinity) keep their runtime contents.
+ *
  * Only the two knode-proxy tables are ever read or written. */
 #ifndef KNODE_NETPROXY_NFT_H
 #define KNODE_NETPROXY_NFT_H
