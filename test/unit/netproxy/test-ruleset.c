@@ -11,9 +11,15 @@
 #include "netproxy/ruleset.h"
 #include "test/runner/kt.h"
 
-static np_model *model_of(const char *json)
+static np_model *model_of(const char *sq)
 {
+    char *json = xstrdup(sq);
+    for (char *p = json; *p; p++) {
+        if (*p == '\'')
+            *p = '"';
+    }
     cJSON *doc = cJSON_Parse(json);
+    free(json);
     KT_ASSERT_MSG(doc, "bad test JSON");
     np_builder *b = np_builder_new(NULL, NULL);
     for (cJSON *it = doc->child; it; it = it->next) {
@@ -39,75 +45,34 @@ static void config(np_config *c, bool cidrs)
     }
 }
 
-#define SVC(ns, name, spec)                                                                        \
-    "{\"metadata\":{\"namespace\":\"" ns "\",\"name\":\"" name "\"},\"spec\":{" spec "}}"
-#define SLICE(name, svc, type, rest)                                                               \
-    "{\"metadata\":{\"namespace\":\"default\",\"name\":\"" name "\",\"labels\":{"                  \
-    "\"kubernetes.io/service-name\":\"" svc "\"}},\"addressType\":\"" type "\"," rest "}"
+/* Test documents are written with single quotes (turned into double quotes
+ * before parsing) to stay readable. */
+static const char *const WEB =
+    "[{'metadata':{'namespace':'default','name':'web'},'spec':{'type':'LoadBalancer',"
+    "'clusterIPs':['10.96.0.10','fd00:96::a'],'ports':[{'name':'http','port':80,"
+    "'nodePort':30080}],'externalIPs':['192.0.2.7'],'loadBalancerSourceRanges':["
+    "'203.0.113.0/24','203.0.113.128/25','198.51.100.9/32'],'externalTrafficPolicy':'Local'},"
+    "'status':{'loadBalancer':{'ingress':[{'ip':'198.51.100.1'}]}}},"
+    "{'metadata':{'namespace':'default','name':'empty'},'spec':{'clusterIP':'10.96.0.12',"
+    "'ports':[{'port':80,'protocol':'SCTP'}]}},"
+    "{'metadata':{'namespace':'default','name':'web-1','labels':{"
+    "'kubernetes.io/service-name':'web'}},'addressType':'IPv4','ports':[{'name':'http',"
+    "'port':8080}],'endpoints':[{'addresses':['10.244.1.3'],'nodeName':'n1'},"
+    "{'addresses':['10.244.2.3'],'nodeName':'n2'},{'addresses':['10.244.1.2'],"
+    "'nodeName':'n1'}]},"
+    "{'metadata':{'namespace':'default','name':'web-6','labels':{"
+    "'kubernetes.io/service-name':'web'}},'addressType':'IPv6','ports':[{'name':'http',"
+    "'port':8080}],'endpoints':[{'addresses':['fd00:244::2'],'nodeName':'n2'}]}]";
 
-static const char
-    *const WEB =
-        "[" SVC("default", "web",
-                "\"type\":\"LoadBalancer\",\"clusterIPs\":[\"10.96.0.10\","
-                "\"fd00:96::a\"],"
-                "\"ports\":[{\"name\":\"http\",\"port\":80,\"nodePort\":"
-                "30080}],"
-                "\"externalIPs\":[\"192.0.2.7\"],"
-                "\"loadBalancerSourceRanges\":[\"203.0.113.0/24\","
-                "\"203.0.113.128/25\",\"198.51.100.9/"
-                "32\"],\"externalTrafficPolicy\":\"Local\"},"
-                "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"198."
-                "51.100.1\"}]}") "," SVC("default", "empty",
-                                         "\"clusterIP\":\"10.96.0.12\","
-                                         "\"ports\":[{\"port\":80,"
-                                         "\"protocol\":\"SCTP\"}]") "," SLICE("web-1", "web",
-                                                                              "IPv4",
-                                                                              "\"ports\":[{"
-                                                                              "\"name\":\"http\","
-                                                                              "\"port\":8080}],"
-                                                                              "\"endpoints\":["
-                                                                              "{\"addresses\":["
-                                                                              "\"10.244.1.3\"],"
-                                                                              "\"nodeName\":\"n1\"}"
-                                                                              ","
-                                                                              "{\"addresses\":["
-                                                                              "\"10.244.2.3\"],"
-                                                                              "\"nodeName\":\"n2\"}"
-                                                                              ","
-                                                                              "{\"addresses\":["
-                                                                              "\"10.244.1.2\"],"
-                                                                              "\"nodeName\":\"n1\"}"
-                                                                              "]") "," SLICE("web-"
-                                                                                             "6",
-                                                                                             "web",
-                                                                                             "IPv6",
-                                                                                             "\"por"
-                                                                                             "ts\":"
-                                                                                             "[{"
-                                                                                             "\"nam"
-                                                                                             "e\":"
-                                                                                             "\"htt"
-                                                                                             "p\","
-                                                                                             "\"por"
-                                                                                             "t\":"
-                                                                                             "8080}"
-                                                                                             "],"
-                                                                                             "\"end"
-                                                                                             "point"
-                                                                                             "s\":["
-                                                                                             "{"
-                                                                                             "\"add"
-                                                                                             "resse"
-                                                                                             "s\":["
-                                                                                             "\"fd0"
-                                                                                             "0:"
-                                                                                             "244::"
-                                                                                             "2\"],"
-                                                                                             "\"nod"
-                                                                                             "eName"
-                                                                                             "\":"
-                                                                                             "\"n2"
-                                                                                             "\"}]") "]";
+static const char *const AFF =
+    "[{'metadata':{'namespace':'default','name':'aff'},'spec':{'type':'NodePort',"
+    "'clusterIP':'10.96.0.11','ports':[{'port':80,'nodePort':30081}],"
+    "'sessionAffinity':'ClientIP','sessionAffinityConfig':{'clientIP':{'timeoutSeconds':30}},"
+    "'externalTrafficPolicy':'Local'}},"
+    "{'metadata':{'namespace':'default','name':'aff-1','labels':{"
+    "'kubernetes.io/service-name':'aff'}},'addressType':'IPv4','ports':[{'port':8080}],"
+    "'endpoints':[{'addresses':['10.244.1.5'],'nodeName':'n1'},{'addresses':['10.244.2.5'],"
+    "'nodeName':'n2'},{'addresses':['10.244.1.6'],'nodeName':'n1'}]}]";
 
 /* Renders one element of set name as text, for assertions. */
 static char *set_text(const np_ruleset *rs, const char *name)
@@ -258,20 +223,7 @@ KT_TEST(netproxy_ruleset, masquerade_all_and_empty)
 
 KT_TEST(netproxy_ruleset, affinity_chains)
 {
-    np_model *m =
-        model_of("[" SVC("default", "aff",
-                         "\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.11\",\"ports\":[{\"port\":"
-                         "80,"
-                         "\"nodePort\":30081}],\"sessionAffinity\":\"ClientIP\","
-                         "\"sessionAffinityConfig\":"
-                         "{\"clientIP\":{\"timeoutSeconds\":30}},\"externalTrafficPolicy\":"
-                         "\"Local\"") "," SLICE("aff-1", "aff", "IPv4",
-                                                "\"ports\":[{\"port\":8080}],\"endpoints\":[{"
-                                                "\"addresses\":[\"10.244.1.5\"],"
-                                                "\"nodeName\":\"n1\"},{\"addresses\":[\"10.244.2."
-                                                "5\"],\"nodeName\":\"n2\"},"
-                                                "{\"addresses\":[\"10.244.1.6\"],\"nodeName\":"
-                                                "\"n1\"}]") "]");
+    np_model *m = model_of(AFF);
     np_config cfg;
     config(&cfg, true);
     np_ruleset *rs = np_ruleset_build(m, &cfg, AF_INET);
