@@ -73,6 +73,8 @@ struct kc_informer {
     pthread_t thread, resync_thread;
 };
 
+static kc_obj **snapshot(kc_informer *inf, size_t *n);
+
 /* ---- objects ------------------------------------------------------------------ */
 
 const cJSON *kc_obj_json(const kc_obj *o)
@@ -322,6 +324,21 @@ static void set_rv(kc_informer *inf, const char *rv)
     inf->rv = xstrdup(rv ? rv : "");
 }
 
+/* Publishes the version applied and the sync state once handlers have seen
+ * the changes, so "applied" includes "delivered". */
+static void applied(kc_informer *inf, const char *rv, bool list)
+{
+    pthread_mutex_lock(&inf->lock);
+    if (rv)
+        set_rv(inf, rv);
+    if (list) {
+        inf->synced = true;
+        inf->lists++;
+        pthread_cond_broadcast(&inf->cond);
+    }
+    pthread_mutex_unlock(&inf->lock);
+}
+
 static int list_and_replace(kc_informer *inf, kn_error **err)
 {
     kc_list_options lo = {
@@ -332,21 +349,18 @@ static int list_and_replace(kc_informer *inf, kn_error **err)
     changes cs = {0};
     pthread_mutex_lock(&inf->lock);
     store_replace(inf, cJSON_GetObjectItemCaseSensitive(list, "items"), &cs);
-    set_rv(inf, meta_str(list, "resourceVersion"));
-    inf->synced = true;
-    inf->lists++;
-    pthread_cond_broadcast(&inf->cond);
     pthread_mutex_unlock(&inf->lock);
     dispatch(inf, &cs);
+    const char *rv = meta_str(list, "resourceVersion");
+    applied(inf, rv ? rv : "", true);
     return 0;
 }
 
 static void apply_event(kc_informer *inf, kc_watch_event *ev)
 {
     changes cs = {0};
+    cleanup_free char *rv = ev->resource_version ? xstrdup(ev->resource_version) : NULL;
     pthread_mutex_lock(&inf->lock);
-    if (ev->resource_version)
-        set_rv(inf, ev->resource_version);
     if (ev->type == KC_WATCH_ADDED || ev->type == KC_WATCH_MODIFIED) {
         kc_obj *o = obj_new(kn_steal_ptr(ev->object));
         if (o)
@@ -359,6 +373,7 @@ static void apply_event(kc_informer *inf, kc_watch_event *ev)
     }
     pthread_mutex_unlock(&inf->lock);
     dispatch(inf, &cs);
+    applied(inf, rv, false);
 }
 
 static int open_watch(kc_informer *inf, kc_watch **out, kn_error **err)
@@ -446,8 +461,6 @@ static void *reflector_main(void *arg)
     return NULL;
 }
 
-static kc_obj **snapshot(kc_informer *inf, size_t *n);
-
 static void *resync_main(void *arg)
 {
     kc_informer *inf = arg;
@@ -497,32 +510,64 @@ kc_informer *kc_informer_new(kc_client *c, const kc_resource *r, const kc_inform
 
 void kc_informer_add_index(kc_informer *inf, const char *name, kc_index_fn fn, void *ud)
 {
+    pthread_mutex_lock(&inf->lock);
     inf->indexes = xreallocarray(inf->indexes, inf->nindexes + 1, sizeof(*inf->indexes));
     index_def *ix = &inf->indexes[inf->nindexes++];
     *ix = (index_def){xstrdup(name), fn, ud, {0}};
     kc_map_init(&ix->values);
+    size_t pos = 0;
+    const char *key;
+    void *val;
+    while (kc_map_next(&inf->store, &pos, &key, &val))
+        index_add(ix, val);
+    pthread_mutex_unlock(&inf->lock);
+}
+
+/* Delivers the cached objects as adds to a late handler or queue; hlock held. */
+static void replay(kc_informer *inf, const kc_informer_handlers *h, kn_workqueue *q)
+{
+    size_t n = 0;
+    kc_obj **all = snapshot(inf, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (h && h->on_add)
+            h->on_add(all[i], h->ud);
+        if (q)
+            kn_workqueue_add(q, all[i]->key);
+    }
+    kc_objs_free(all, n);
 }
 
 void kc_informer_add_handlers(kc_informer *inf, const kc_informer_handlers *h)
 {
+    pthread_mutex_lock(&inf->hlock);
     inf->handlers = xreallocarray(inf->handlers, inf->nhandlers + 1, sizeof(*inf->handlers));
     inf->handlers[inf->nhandlers++] = *h;
+    replay(inf, h, NULL);
+    pthread_mutex_unlock(&inf->hlock);
 }
 
 void kc_informer_add_queue(kc_informer *inf, kn_workqueue *q)
 {
+    pthread_mutex_lock(&inf->hlock);
     inf->queues = xreallocarray(inf->queues, inf->nqueues + 1, sizeof(*inf->queues));
     inf->queues[inf->nqueues++] = q;
+    replay(inf, NULL, q);
+    pthread_mutex_unlock(&inf->hlock);
 }
 
 int kc_informer_start(kc_informer *inf, kn_error **err)
 {
-    if (inf->running)
+    pthread_mutex_lock(&inf->lock);
+    bool running = inf->running;
+    pthread_mutex_unlock(&inf->lock);
+    if (running)
         return kn_error_set(err, KN_EINVAL, "informer %s: already started", inf->res.resource);
     int rc = pthread_create(&inf->thread, NULL, reflector_main, inf);
     if (rc != 0)
         return kn_error_errno(err, rc, "informer %s: start", inf->res.resource);
+    pthread_mutex_lock(&inf->lock);
     inf->running = true;
+    pthread_mutex_unlock(&inf->lock);
     if (inf->o.resync_ns > 0) {
         rc = pthread_create(&inf->resync_thread, NULL, resync_main, inf);
         if (rc != 0) {
@@ -677,4 +722,92 @@ size_t kc_informer_len(kc_informer *inf)
     size_t n = inf->store.len;
     pthread_mutex_unlock(&inf->lock);
     return n;
+}
+
+bool kc_informer_running(kc_informer *inf)
+{
+    pthread_mutex_lock(&inf->lock);
+    bool r = inf->running;
+    pthread_mutex_unlock(&inf->lock);
+    return r;
+}
+
+/* ---- shared informers ------------------------------------------------------------------------ */
+
+struct kc_informer_factory {
+    kc_client *c;
+    pthread_mutex_t lock;
+    kc_map informers; /* "group/version/resource|ns|label|field" -> kc_informer* */
+};
+
+kc_informer_factory *kc_informer_factory_new(kc_client *c)
+{
+    kc_informer_factory *f = xcalloc(1, sizeof(*f));
+    f->c = c;
+    pthread_mutex_init(&f->lock, NULL);
+    kc_map_init(&f->informers);
+    return f;
+}
+
+kc_informer *kc_informer_factory_get(kc_informer_factory *f, const kc_resource *r,
+                                     const kc_informer_options *o)
+{
+    kc_informer_options opts = o ? *o : (kc_informer_options){0};
+    cleanup_free char *key =
+        xasprintf("%s/%s/%s|%s|%s|%s", r->group ? r->group : "", r->version, r->resource,
+                  opts.ns ? opts.ns : "", opts.label_selector ? opts.label_selector : "",
+                  opts.field_selector ? opts.field_selector : "");
+    pthread_mutex_lock(&f->lock);
+    kc_informer *inf = kc_map_get(&f->informers, key);
+    if (!inf) {
+        inf = kc_informer_new(f->c, r, &opts);
+        kc_map_put(&f->informers, key, inf);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return inf;
+}
+
+int kc_informer_factory_start(kc_informer_factory *f, kn_error **err)
+{
+    pthread_mutex_lock(&f->lock);
+    size_t pos = 0;
+    const char *key;
+    void *val;
+    int r = 0;
+    while (r == 0 && kc_map_next(&f->informers, &pos, &key, &val))
+        if (!kc_informer_running(val))
+            r = kc_informer_start(val, err);
+    pthread_mutex_unlock(&f->lock);
+    return r;
+}
+
+bool kc_informer_factory_wait_synced(kc_informer_factory *f, int64_t timeout_ns)
+{
+    int64_t deadline =
+        timeout_ns < 0 ? KN_TIME_NEVER : kn_time_add(kn_time_monotonic_ns(), timeout_ns);
+    pthread_mutex_lock(&f->lock);
+    size_t pos = 0;
+    const char *key;
+    void *val;
+    bool ok = true;
+    while (ok && kc_map_next(&f->informers, &pos, &key, &val)) {
+        int64_t left = deadline == KN_TIME_NEVER ? -1 : deadline - kn_time_monotonic_ns();
+        ok = kc_informer_wait_synced(val, left < 0 && deadline != KN_TIME_NEVER ? 0 : left);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return ok;
+}
+
+static void informer_free_void(void *p)
+{
+    kc_informer_free(p);
+}
+
+void kc_informer_factory_free(kc_informer_factory *f)
+{
+    if (!f)
+        return;
+    kc_map_free(&f->informers, informer_free_void);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
 }

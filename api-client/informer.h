@@ -15,7 +15,9 @@
  * Cached objects are immutable and reference counted: readers get a
  * reference (kc_obj_unref when done) and never copy the JSON. Indexes map
  * index values to objects: "namespace" always exists; custom ones (e.g. pods
- * by spec.nodeName) are added before kc_informer_start. Thread-safe. */
+ * by spec.nodeName) may be added at any time. Handlers and queues added to a
+ * running informer first receive every cached object as an add, as
+ * client-go's AddEventHandler does. Thread-safe. */
 #ifndef KNODE_API_CLIENT_INFORMER_H
 #define KNODE_API_CLIENT_INFORMER_H
 
@@ -77,18 +79,21 @@ typedef char **(*kc_index_fn)(const cJSON *obj, void *ud);
 /* A new, stopped informer for r (copied). c must outlive it. */
 kc_informer *kc_informer_new(kc_client *c, const kc_resource *r, const kc_informer_options *o);
 
-/* Adds an index; before start only. */
+/* Adds an index (built over the current cache at once). */
 void kc_informer_add_index(kc_informer *inf, const char *name, kc_index_fn fn, void *ud);
 
-/* Adds handlers; before start only. Every change calls them in order. */
+/* Adds handlers; every change calls them in order. */
 void kc_informer_add_handlers(kc_informer *inf, const kc_informer_handlers *h);
 
 /* Adds the key of every changed object to q (not owned; it must outlive the
- * informer's run); before start only. */
+ * informer's run). */
 void kc_informer_add_queue(kc_informer *inf, kn_workqueue *q);
 
 /* Starts the list+watch thread (and the resync thread). */
 int kc_informer_start(kc_informer *inf, kn_error **err);
+
+/* True between a successful start and stop. */
+bool kc_informer_running(kc_informer *inf);
 
 /* Stops the threads (the cache stays readable). Idempotent. */
 void kc_informer_stop(kc_informer *inf);
@@ -123,5 +128,29 @@ kc_obj **kc_informer_by_index(kc_informer *inf, const char *index, const char *v
 
 /* Number of cached objects. */
 size_t kc_informer_len(kc_informer *inf);
+
+/* ---- shared informers ------------------------------------------------------------------ */
+
+/* One informer per resource and filter in a process, shared by every
+ * component (client-go's SharedInformerFactory). */
+typedef struct kc_informer_factory kc_informer_factory;
+
+/* c must outlive the factory. */
+kc_informer_factory *kc_informer_factory_new(kc_client *c);
+
+/* The informer for r with o's namespace and selectors (o's other fields
+ * apply when it is created): created on first use, the same one after.
+ * Owned by the factory. */
+kc_informer *kc_informer_factory_get(kc_informer_factory *f, const kc_resource *r,
+                                     const kc_informer_options *o);
+
+/* Starts every informer not started yet (call again after new gets). */
+int kc_informer_factory_start(kc_informer_factory *f, kn_error **err);
+
+/* Waits until every informer has synced; false on timeout (< 0: forever). */
+bool kc_informer_factory_wait_synced(kc_informer_factory *f, int64_t timeout_ns);
+
+/* Stops and frees every informer, then the factory. NULL is ignored. */
+void kc_informer_factory_free(kc_informer_factory *f);
 
 #endif

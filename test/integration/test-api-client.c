@@ -1065,3 +1065,45 @@ KT_TEST_TIMEOUT(api_client, informer_resync_and_server_side_filter, 30)
     fa_stop(s);
     fa_store_free(st);
 }
+
+KT_TEST_TIMEOUT(api_client, shared_informer_factory, 30)
+{
+    fa_server *s = start_fake(NULL);
+    fa_store *st = fa_store_new(s, "/api/v1/pods", "Pod");
+    unsigned seed = 7;
+    for (int i = 0; i < 3; i++)
+        put_pod(st, i, &seed);
+    kc_client *c = cert_client(s);
+    kc_informer_factory *f = kc_informer_factory_new(c);
+    kc_informer *a = kc_informer_factory_get(f, &kc_res_pods, NULL);
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_informer_factory_start(f, &err), err);
+    KT_ASSERT(kc_informer_factory_wait_synced(f, 20 * KN_NSEC_PER_SEC));
+    /* a second component asks for the same informer and gets the running one */
+    KT_ASSERT(kc_informer_factory_get(f, &kc_res_pods, &(kc_informer_options){0}) == a);
+    KT_ASSERT(kc_informer_running(a));
+    counts late = {0};
+    kc_informer_add_handlers(a, &(kc_informer_handlers){on_add, on_update, on_delete, &late});
+    KT_ASSERT_EQ(late.adds, 3); /* the cache replayed to the late handler */
+    kc_informer_add_index(a, "node", node_index, NULL);
+    size_t total = 0;
+    for (int n = 0; n < 4; n++) {
+        char node[16];
+        snprintf(node, sizeof(node), "node%d", n);
+        size_t cnt = 0;
+        kc_obj **v = kc_informer_by_index(a, "node", node, &cnt);
+        kc_objs_free(v, cnt);
+        total += cnt;
+    }
+    KT_ASSERT_EQ(total, 3);
+    kc_informer *b = kc_informer_factory_get(
+        f, &kc_res_pods, &(kc_informer_options){.field_selector = "spec.nodeName=node1"});
+    KT_ASSERT(b != a);
+    KT_ASSERT(!kc_informer_running(b));
+    KT_ASSERT_OK(kc_informer_factory_start(f, &err), err);
+    KT_ASSERT(kc_informer_factory_wait_synced(f, 20 * KN_NSEC_PER_SEC));
+    kc_informer_factory_free(f);
+    kc_client_free(c);
+    fa_stop(s);
+    fa_store_free(st);
+}
