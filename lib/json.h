@@ -154,7 +154,8 @@ char *kn_json_pointer_escape(const char *token);
 /* Applies a JSON patch (an array of add/remove/replace/move/copy/test
  * operations) to doc and stores the patched copy in *out. Atomic: doc is
  * never modified, and on failure *out is untouched. Errors name the
- * operation: "operation 2 (replace /spec/replicas): path not found".
+ * operation by its 0-based index in the patch array:
+ * "operation 2 (replace /spec/replicas): path not found".
  * KN_ECONFLICT when a "test" operation does not match (the optimistic
  * concurrency use of test); KN_EINVAL for everything else. */
 int kn_json_patch_apply(const cJSON *doc, const cJSON *patch, cJSON **out, kn_error **err);
