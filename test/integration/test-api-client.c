@@ -17,6 +17,7 @@
 
 #include "api-client/informer.h"
 #include "api-client/kubeconfig.h"
+#include "api-client/lease.h"
 #include "api-client/rest.h"
 #include "api-client/watch.h"
 #include "api-client/transport.h"
@@ -1106,4 +1107,93 @@ KT_TEST_TIMEOUT(api_client, shared_informer_factory, 30)
     kc_client_free(c);
     fa_stop(s);
     fa_store_free(st);
+}
+
+/* ---- leases -------------------------------------------------------------------------------- */
+
+#define LEASE "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1"
+
+static char *lease_json(const char *holder, const char *renew, const char *rv)
+{
+    return xasprintf("{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{"
+                     "\"name\":\"n1\",\"namespace\":\"kube-node-lease\",\"resourceVersion\":"
+                     "\"%s\"},\"spec\":{\"holderIdentity\":\"%s\",\"leaseDurationSeconds\":40,"
+                     "\"renewTime\":\"%s\",\"leaseTransitions\":2}}",
+                     rv, holder, renew);
+}
+
+KT_TEST_TIMEOUT(api_client, lease_create_renew_conflict, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    cleanup_free char *nf = fa_status_json(404, "NotFound", "leases \\\"n1\\\" not found");
+    cleanup_free char *conflict = fa_status_json(409, "Conflict", "the object has been modified");
+    cleanup_free char *mine = lease_json("n1", "2023-11-14T22:13:20.000000Z", "5");
+    cleanup_free char *mine2 = lease_json("n1", "2023-11-14T22:13:25.000000Z", "6");
+    fa_expect(s, "GET", LEASE, NULL, 404, NULL, nf);
+    fa_expect(s, "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", NULL,
+              201, NULL, mine);
+    fa_expect(s, "GET", LEASE, NULL, 200, NULL, mine);
+    fa_expect(s, "PUT", LEASE, NULL, 409, NULL, conflict);
+    fa_expect(s, "GET", LEASE, NULL, 200, NULL, mine2);
+    fa_expect(s, "PUT", LEASE, NULL, 200, NULL, mine2);
+    cleanup_cjson cJSON *owner =
+        cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"name\":\"n1\",\"uid\":\"u1\"}");
+    kc_lease_options o = {.ns = "kube-node-lease",
+                          .name = "n1",
+                          .holder = "n1",
+                          .duration_s = 40,
+                          .force = true,
+                          .owner = owner,
+                          .now_ns = INT64_C(1700000000) * KN_NSEC_PER_SEC};
+    bool held = false;
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_lease_acquire(c, &o, &held, NULL, &err), err);
+    KT_ASSERT(held);
+    fa_request r = nth_request(s, 1);
+    KT_ASSERT_CONTAINS(r.body, "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"Node\"");
+    KT_ASSERT_CONTAINS(r.body, "\"holderIdentity\":\"n1\",\"leaseDurationSeconds\":40");
+    KT_ASSERT_CONTAINS(r.body, "\"renewTime\":\"2023-11-14T22:13:20.000000Z\"");
+    fa_request_clear(&r);
+
+    o.now_ns += 10 * KN_NSEC_PER_SEC;
+    KT_ASSERT_OK(kc_lease_acquire(c, &o, &held, NULL, &err), err);
+    r = nth_request(s, 5); /* the second PUT, after the 409 and a fresh read */
+    KT_ASSERT_CONTAINS(r.body, "\"resourceVersion\":\"6\"");
+    KT_ASSERT_CONTAINS(r.body, "\"renewTime\":\"2023-11-14T22:13:30.000000Z\"");
+    KT_ASSERT_CONTAINS(r.body, "\"leaseTransitions\":2"); /* same holder: no transition */
+    fa_request_clear(&r);
+    KT_ASSERT_EQ(fa_pending(s), 0);
+    kc_client_free(c);
+    fa_stop(s);
+}
+
+KT_TEST_TIMEOUT(api_client, lease_respects_another_holder_until_expiry, 30)
+{
+    fa_server *s = start_fake(NULL);
+    kc_client *c = cert_client(s);
+    cleanup_free char *theirs = lease_json("other", "2023-11-14T22:13:20.000000Z", "9");
+    fa_expect(s, "GET", LEASE, NULL, 200, NULL, theirs);
+    fa_expect(s, "GET", LEASE, NULL, 200, NULL, theirs);
+    fa_expect(s, "PUT", LEASE, NULL, 200, NULL, theirs);
+    kc_lease_options o = {.ns = "kube-node-lease",
+                          .name = "n1",
+                          .holder = "me",
+                          .duration_s = 15,
+                          .now_ns = INT64_C(1700000030) * KN_NSEC_PER_SEC}; /* 30s < 40s */
+    bool held = true;
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kc_lease_acquire(c, &o, &held, NULL, &err), err);
+    KT_ASSERT(!held);
+    KT_ASSERT_EQ(fa_request_count(s), 1);             /* nothing written */
+    o.now_ns = INT64_C(1700000041) * KN_NSEC_PER_SEC; /* expired */
+    KT_ASSERT_OK(kc_lease_acquire(c, &o, &held, NULL, &err), err);
+    KT_ASSERT(held);
+    fa_request r = nth_request(s, 2);
+    KT_ASSERT_CONTAINS(r.body, "\"holderIdentity\":\"me\"");
+    KT_ASSERT_CONTAINS(r.body, "\"leaseTransitions\":3");
+    KT_ASSERT_CONTAINS(r.body, "\"acquireTime\":\"2023-11-14T22:14:01.000000Z\"");
+    fa_request_clear(&r);
+    kc_client_free(c);
+    fa_stop(s);
 }
