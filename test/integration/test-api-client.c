@@ -1197,3 +1197,20 @@ KT_TEST_TIMEOUT(api_client, lease_respects_another_holder_until_expiry, 30)
     kc_client_free(c);
     fa_stop(s);
 }
+
+KT_TEST_TIMEOUT(api_client, request_timeout, 30)
+{
+    fa_server *s = start_fake(NULL);
+    fa_stream *never = fa_stream_new(); /* headers go out, the body never comes */
+    fa_expect_stream(s, "GET", "/api/v1/nodes/slow", NULL, never);
+    cleanup_kc_config kc_config *cfg = kubeconfig_for(s, "ca.crt", CLIENT_CERT);
+    kc_client *c = client_with(cfg, &(kc_client_options){.timeout_ns = 300 * KN_NSEC_PER_MSEC});
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_FAILS(kc_get(c, &kc_res_nodes, NULL, "slow", NULL, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_ETIMEDOUT);
+    KT_ASSERT_EQ(fa_request_count(s), 1); /* a timeout is not retried */
+    kc_client_free(c);
+    fa_stream_end(never);
+    fa_stream_unref(never);
+    fa_stop(s);
+}
