@@ -603,3 +603,34 @@ KT_TEST_TIMEOUT(dns_integration, forwarding_and_caching, 120)
     stop(&in);
     stop(&up);
 }
+
+KT_TEST_TIMEOUT(dns_integration, start_failures_are_reported, 60)
+{
+    enter_netns();
+    dns_zone_holder *h = dns_zone_holder_new(NULL);
+    dns_server_config sc;
+    dns_server_config_default(&sc);
+    dns_server *srv = NULL;
+    cleanup_error kn_error *err = NULL;
+    const char *bad[] = {"10.96.0.300"};
+    sc.listen = bad;
+    sc.nlisten = 1;
+    KT_ASSERT_FAILS(dns_server_start(&sc, h, &srv, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EINVAL);
+    kn_error_free(&err);
+    /* an address the namespace does not have, after one that works */
+    const char *absent[] = {DNS_IP, "10.99.0.1"};
+    sc.listen = absent;
+    sc.nlisten = 2;
+    KT_ASSERT_FAILS(dns_server_start(&sc, h, &srv, &err));
+    KT_ASSERT_EQ(kn_error_code(err), KN_EIO);
+    KT_ASSERT_CONTAINS(kn_error_msg(err), "10.99.0.1");
+    kn_error_free(&err);
+    /* the good address alone serves; without a zone yet and without a
+     * forwarder every name is refused */
+    sc.nlisten = 1;
+    KT_ASSERT_OK(dns_server_start(&sc, h, &srv, &err), err);
+    ASSERT_DIG("web.default.svc.cluster.local A", "status: REFUSED");
+    dns_server_stop(srv);
+    dns_zone_holder_free(h);
+}
