@@ -7,6 +7,7 @@
 
 #include "cmd/knode.h"
 #include "cmd/options.h"
+#include "controlplane/server.h"
 #include "lib/version.h"
 
 static int not_built(const char *command, const char *what)
@@ -47,8 +48,28 @@ int cmd_server(int argc, char **argv)
     size_t n;
     kn_flag *f = options_merge(&n, server_flags, server_nflags, standalone_extra_flags,
                                standalone_extra_nflags, NULL);
-    return run_flags("knode server", "Run the control plane only.", f, n, argc, argv,
-                     "the control plane (API server, store, scheduler, controllers)");
+    kn_flagset fs = {.command = "knode server",
+                     .usage = "Run the control plane only: API server, store, scheduler, "
+                              "controllers.\nkubectl uses <data-dir>/admin.kubeconfig.",
+                     .flags = f,
+                     .nflags = n};
+    int r = options_parse(&fs, argc, argv);
+    free(f);
+    if (r >= 0)
+        return r;
+    kn_server_opts o = {.data_dir = opt_server.data_dir,
+                        .bind_address = opt_server.bind_address,
+                        .port = (int)opt_server.secure_port,
+                        .service_cidr = opt_server.service_cluster_ip_range,
+                        .store_url = opt_server.store,
+                        .cluster_domain = "cluster.local"};
+    kn_error *err = NULL;
+    if (kn_server_run(&o, &err) < 0) {
+        fprintf(stderr, "knode server: %s\n", kn_error_msg(err));
+        kn_error_free(&err);
+        return 1;
+    }
+    return 0;
 }
 
 int cmd_agent(int argc, char **argv)

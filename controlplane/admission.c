@@ -348,7 +348,7 @@ static int allocate_cluster_ip(kn_apiserver *s, const kn_kv_list *svcs, cJSON *s
     }
     /* the first address is the kubernetes Service's, the tenth kube-dns's by
      * convention; dynamic allocation starts above the low sixteenth as upstream */
-    uint32_t start = r.size / 16 > 16 ? r.size / 16 : 16;
+    uint32_t start = r.size / 16 < 16 ? 16 : r.size / 16 > 256 ? 256 : r.size / 16;
     for (uint32_t i = 0; i < r.size - 2; i++) {
         uint32_t off = 1 + (start + i) % (r.size - 2);
         ip_string(r.base + off, buf);

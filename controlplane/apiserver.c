@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "controlplane/apiserver-internal.h"
+#include "controlplane/openapi.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -225,6 +226,20 @@ static void resource_list(const char *group, const char *version, kn_http_respon
     cJSON_Delete(l);
 }
 
+static void openapi(const char *rest, kn_http_response *resp)
+{
+    cJSON *doc = NULL;
+    if (!*rest || strcmp(rest, "/") == 0)
+        doc = kn_openapi_v3_index();
+    else if (*rest == '/')
+        doc = kn_openapi_v3_gv(rest + 1);
+    if (!doc)
+        return api_status(resp, 404, "NotFound",
+                          "the server could not find the requested resource");
+    api_json(resp, 200, doc);
+    cJSON_Delete(doc);
+}
+
 /* ---- routing -------------------------------------------------------------- */
 
 /* Splits path into at most max segments (in place in buf). */
@@ -348,6 +363,8 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
         return api_status(resp, 401, "Unauthorized", "Unauthorized");
     if (strcmp(req->path, "/version") == 0)
         return version(resp);
+    if (strncmp(req->path, "/openapi/v3", 11) == 0)
+        return openapi(req->path + 11, resp);
     api_route rt = {0};
     route_kind k = route(s, req->path, &rt, resp);
     if (k == ROUTE_DONE)

@@ -538,7 +538,7 @@ static bool finalizers_empty(const cJSON *obj)
 /* Writes upd over the object at old_rev. A terminating object whose last
  * finalizer went away is deleted instead (as upstream). */
 static void store_update(kn_apiserver *s, const api_route *rt, cJSON *upd, int64_t old_rev,
-                         kn_http_response *resp)
+                         bool as_scale, kn_http_response *resp)
 {
     kn_error *err = NULL;
     cleanup_free char *key = api_key(rt->res, rt->ns, rt->name);
@@ -566,12 +566,18 @@ static void store_update(kn_apiserver *s, const api_route *rt, cJSON *upd, int64
     char rv[24];
     snprintf(rv, sizeof(rv), "%lld", (long long)rev);
     kn_meta_set_str(upd, "resourceVersion", rv);
-    api_json(resp, 200, upd);
+    if (as_scale) {
+        cJSON *scale = kn_admission_scale_view(rt->res, upd);
+        api_json(resp, 200, scale);
+        cJSON_Delete(scale);
+    } else {
+        api_json(resp, 200, upd);
+    }
 }
 
 /* Shared tail of update and patch: upd is the complete new object. */
 static void finish_update(kn_apiserver *s, const api_route *rt, cJSON *old, int64_t old_rev,
-                          cJSON *upd, kn_http_response *resp)
+                          cJSON *upd, bool as_scale, kn_http_response *resp)
 {
     kn_error *err = NULL;
     kn_causes causes = {0};
@@ -600,7 +606,7 @@ static void finish_update(kn_apiserver *s, const api_route *rt, cJSON *old, int6
     else if (causes.len)
         respond_invalid(resp, rt, rt->name, &causes);
     else
-        store_update(s, rt, upd, old_rev, resp);
+        store_update(s, rt, upd, old_rev, as_scale, resp);
     kn_error_free(&err);
     kn_causes_free(&causes);
 }
@@ -619,9 +625,9 @@ void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
         upd = merged;
         api_route main = *rt;
         main.sub[0] = '\0';
-        finish_update(s, &main, old, old_rev, upd, resp);
+        finish_update(s, &main, old, old_rev, upd, true, resp);
     } else {
-        finish_update(s, rt, old, old_rev, upd, resp);
+        finish_update(s, rt, old, old_rev, upd, false, resp);
     }
     kn_error_free(&err);
     cJSON_Delete(old);
@@ -679,9 +685,9 @@ void api_patch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_ht
         upd = merged;
         api_route main = *rt;
         main.sub[0] = '\0';
-        finish_update(s, &main, old, old_rev, upd, resp);
+        finish_update(s, &main, old, old_rev, upd, true, resp);
     } else {
-        finish_update(s, rt, old, old_rev, upd, resp);
+        finish_update(s, rt, old, old_rev, upd, false, resp);
     }
     goto out;
 fail:
@@ -757,7 +763,7 @@ void api_delete(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     /* graceful deletion and finalizers keep the object with a deletionTimestamp */
     cJSON *upd = cJSON_Duplicate(old, 1);
     if (kn_admission_begin_delete(rt->res, upd, o.grace, o.propagation)) {
-        store_update(s, rt, upd, rev, resp);
+        store_update(s, rt, upd, rev, false, resp);
         cJSON_Delete(upd);
         goto out;
     }

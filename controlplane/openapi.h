@@ -1,0 +1,22 @@
+/* openapi.h - the OpenAPI v3 documents kubectl reads.
+ *
+ * kubectl (1.27+) downloads /openapi/v3 and the document of an object's
+ * group/version to learn whether the server validates fields itself (the
+ * `fieldValidation` parameter on the PATCH operation of that kind); when it
+ * does, kubectl sends ?fieldValidation=Strict instead of validating client
+ * side against a full schema. Each document lists, for every resource, its
+ * operations with x-kubernetes-group-version-kind and x-kubernetes-action.
+ * Component schemas (for `kubectl explain`) are not published yet. */
+#ifndef KNODE_CONTROLPLANE_OPENAPI_H
+#define KNODE_CONTROLPLANE_OPENAPI_H
+
+#include <cjson/cJSON.h>
+
+/* The /openapi/v3 index: {"paths": {"api/v1": {"serverRelativeURL": ...}}}. */
+cJSON *kn_openapi_v3_index(void);
+
+/* The document of one group/version path ("api/v1", "apis/apps/v1"), or NULL
+ * if there is no such group/version. */
+cJSON *kn_openapi_v3_gv(const char *gv_path);
+
+#endif
