@@ -167,7 +167,8 @@ FUZZ_SECONDS ?= 20
 fuzz: deps
 	@sh test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
-bench: deps
+bench:
+	@KNODE_BENCH_DEPS=1 sh packaging/deps.sh
 	$(MAKE) $(BUILD)/knode $(BENCH_BINS) images
 	@sh test/bench/run.sh $(BUILD)
 

@@ -9,10 +9,12 @@ BUILD_PKGS="build-essential pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-
  libmicrohttpd-dev libgnutls28-dev clang libclang-rt-14-dev llvm clang-format"
 RUNTIME_PKGS="containerd runc crun containernetworking-plugins nftables conntrack iproute2
  util-linux procps kmod openssl ca-certificates"
-TEST_PKGS="busybox-static umoci skopeo sqlite3 dnsutils curl python3 etcd-server"
+TEST_PKGS="busybox-static umoci skopeo sqlite3 dnsutils bind9-dnsutils curl python3 etcd-server
+ nghttp2-server"
+BENCH_PKGS="dnsperf knot nsd unbound hyperfine"
 
 missing=""
-for p in $BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS ${KNODE_BENCH_DEPS:+$BENCH_PKGS}; do
     # dpkg-query prints "install ok installed" only for fully installed packages
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [ "$st" = "install ok installed" ] || missing="$missing $p"

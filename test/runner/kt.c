@@ -89,6 +89,19 @@ static void on_term(int sig)
     _exit(KT_EXIT_FAIL);
 }
 
+/* A test that crashes (or aborts in a sanitizer) still tears down what it
+ * registered, then dies by the same signal so the runner reports it. */
+static void on_crash(int sig)
+{
+    static volatile sig_atomic_t in_crash;
+    if (!in_crash) {
+        in_crash = 1;
+        kt_run_cleanups();
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static int cmp_case(const void *a, const void *b)
 {
     const kt_case *x = *(kt_case *const *)a, *y = *(kt_case *const *)b;
@@ -132,6 +145,10 @@ static void child_run(const kt_case *c, int outfd)
     dup2(outfd, STDERR_FILENO);
     struct sigaction sa = {.sa_handler = on_term};
     sigaction(SIGTERM, &sa, NULL);
+    static const int crash_signals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+    struct sigaction crash = {.sa_handler = on_crash, .sa_flags = SA_NODEFER};
+    for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+        sigaction(crash_signals[i], &crash, NULL);
     c->fn();
     fflush(NULL);
     kt_run_cleanups();
