@@ -154,7 +154,7 @@ check: deps
 	$(MAKE) tests
 	$(MAKE) SANITIZER=address $(BUILD_ASAN_TARGETS)
 	$(MAKE) images
-	@sh test/check.sh build build/address
+	@bash test/check.sh build build/address
 
 BUILD_ASAN_TARGETS = build/address/test-unit $(patsubst %,build/address/fuzz-replay/%,$(FUZZ_NAMES))
 

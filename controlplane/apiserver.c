@@ -240,6 +240,19 @@ static void openapi(const char *rest, kn_http_response *resp)
     cJSON_Delete(doc);
 }
 
+static void openapi_v2(kn_http_request *req, kn_http_response *resp)
+{
+    const char *accept = kn_http_header(req, "Accept");
+    if (!accept || !strstr(accept, "protobuf"))
+        return api_status(resp, 406, "NotAcceptable",
+                          "only application/com.github.proto-openapi.spec.v2@v1.0+protobuf is "
+                          "served for /openapi/v2");
+    size_t len;
+    char *doc = kn_openapi_v2_proto(&len);
+    kn_http_respond(resp, 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", doc);
+    resp->body_len = len;
+}
+
 /* ---- routing -------------------------------------------------------------- */
 
 /* Splits path into at most max segments (in place in buf). */
@@ -365,6 +378,8 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
         return version(resp);
     if (strncmp(req->path, "/openapi/v3", 11) == 0)
         return openapi(req->path + 11, resp);
+    if (strcmp(req->path, "/openapi/v2") == 0)
+        return openapi_v2(req, resp);
     api_route rt = {0};
     route_kind k = route(s, req->path, &rt, resp);
     if (k == ROUTE_DONE)

@@ -11,6 +11,7 @@
 #define KNODE_CONTROLPLANE_OPENAPI_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 
 /* The /openapi/v3 index: {"paths": {"api/v1": {"serverRelativeURL": ...}}}. */
 cJSON *kn_openapi_v3_index(void);
@@ -18,5 +19,10 @@ cJSON *kn_openapi_v3_index(void);
 /* The document of one group/version path ("api/v1", "apis/apps/v1"), or NULL
  * if there is no such group/version. */
 cJSON *kn_openapi_v3_gv(const char *gv_path);
+
+/* The OpenAPI v2 document as gnostic protobuf
+ * (application/com.github.proto-openapi.spec.v2@v1.0+protobuf), owned; *len
+ * gets its size. Paths with PATCH operations only, no definitions. */
+char *kn_openapi_v2_proto(size_t *len);
 
 #endif

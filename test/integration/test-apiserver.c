@@ -1,0 +1,360 @@
+/* test-apiserver.c - `knode server` driven by real kubectl (1.27 and 1.33),
+ * curl and openssl on loopback: discovery, CRUD, apply/patch/scale/label/
+ * edit, watches, Status errors (401/403/404/409/413/422/400), and no
+ * acknowledged write lost to a kill -9. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "controlplane/pki.h"
+#include "lib/cleanup.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+#include "test/runner/kt.h"
+
+#define KUBECTL_DIR "/usr/lib/google-cloud-sdk/bin"
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char dir[300];
+    char kubeconfig[340];
+} server;
+
+static char *knode_path(void)
+{
+    char self[512];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    KT_ASSERT(n > 0);
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    return xasprintf("%s/knode", self);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    KT_ASSERT(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static char *sh(const char *cmd, int *status)
+{
+    FILE *p = popen(cmd, "r");
+    KT_ASSERT(p != NULL);
+    kn_buf b;
+    kn_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        kn_buf_append(&b, chunk, n);
+    int st = pclose(p);
+    if (status)
+        *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return kn_buf_steal(&b);
+}
+
+static void stop_server(void *arg)
+{
+    server *s = arg;
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+}
+
+static void start_server(server *s)
+{
+    cleanup_free char *knode = knode_path();
+    if (!s->port) {
+        s->port = free_port();
+        snprintf(s->dir, sizeof(s->dir), "%s/data", kt_tmpdir());
+        snprintf(s->kubeconfig, sizeof(s->kubeconfig), "%s/admin.kubeconfig", s->dir);
+    }
+    char port[16];
+    snprintf(port, sizeof(port), "%d", s->port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *log = xasprintf("%s/server.log", kt_tmpdir());
+        freopen(log, "a", stderr);
+        execl(knode, knode, "server", "--data-dir", s->dir, "--bind-address", "127.0.0.1",
+              "--secure-port", port, (char *)NULL);
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        cleanup_free char *cmd = xasprintf(
+            "curl -sk --cert %s/admin.crt --key %s/admin.key https://127.0.0.1:%d/readyz 2>&1",
+            s->dir, s->dir, s->port);
+        cleanup_free char *out = sh(cmd, NULL);
+        if (strcmp(out, "ok") == 0)
+            return;
+        usleep(50000);
+    }
+    KT_FAIL("knode server did not become ready on port %d", s->port);
+}
+
+/* Runs kubectl (version "" = the default one) with the admin kubeconfig. */
+static char *kubectl(const server *s, const char *version, const char *args, int *status)
+{
+    cleanup_free char *bin =
+        *version ? xasprintf(KUBECTL_DIR "/kubectl.%s", version) : xstrdup("kubectl");
+    cleanup_free char *cmd = xasprintf("%s --kubeconfig %s %s 2>&1", bin, s->kubeconfig, args);
+    return sh(cmd, status);
+}
+
+static void kubectl_ok(const server *s, const char *version, const char *args)
+{
+    int st;
+    cleanup_free char *out = kubectl(s, version, args, &st);
+    KT_ASSERT_MSG(st == 0, "kubectl %s %s failed (%d): %s", version, args, st, out);
+}
+
+static const char deployment[] =
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web}\n"
+    "spec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web}\n  template:\n"
+    "    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n"
+    "      - name: httpd\n        image: localhost/busybox:1.35\n"
+    "        command: [httpd, -f, -p, \"8080\"]\n        ports:\n        - containerPort: 8080\n"
+    "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n"
+    "  ports:\n  - port: 80\n    targetPort: 8080\n";
+
+static char *write_file(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", kt_tmpdir(), name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void have_kubectl(const char *version)
+{
+    cleanup_free char *p = xasprintf(KUBECTL_DIR "/kubectl.%s", version);
+    if (access(p, X_OK) != 0)
+        KT_SKIP("%s not installed", p);
+}
+
+static void crud_with(const char *version)
+{
+    have_kubectl(version);
+    server s = {0};
+    kt_on_cleanup(stop_server, &s);
+    start_server(&s);
+    cleanup_free char *ns = kubectl(&s, version, "get ns", NULL);
+    KT_ASSERT_CONTAINS(ns, "kube-system");
+    KT_ASSERT_CONTAINS(ns, "Active");
+    kubectl_ok(&s, version, "create namespace team");
+    cleanup_free char *file = write_file("web.yaml", deployment);
+    cleanup_free char *apply = xasprintf("apply -n team -f %s", file);
+    kubectl_ok(&s, version, apply);
+    cleanup_free char *again = kubectl(&s, version, apply, NULL);
+    KT_ASSERT_CONTAINS(again, "deployment.apps/web unchanged");
+    cleanup_free char *json = kubectl(&s, version, "get deploy web -n team -o json", NULL);
+    KT_ASSERT_CONTAINS(json, "\"maxSurge\": \"25%\"");
+    KT_ASSERT_CONTAINS(json, "\"restartPolicy\": \"Always\"");
+    KT_ASSERT_CONTAINS(json, "\"imagePullPolicy\": \"IfNotPresent\"");
+    cleanup_free char *svc = kubectl(&s, version, "get svc web -n team", NULL);
+    KT_ASSERT_CONTAINS(svc, "80/TCP");
+    KT_ASSERT_CONTAINS(svc, "10.96.");
+    kubectl_ok(&s, version, "scale deploy web -n team --replicas=5");
+    kubectl_ok(&s, version, "label deploy web -n team tier=front");
+    kubectl_ok(&s, version, "annotate deploy web -n team note=hello");
+    kubectl_ok(&s, version,
+               "patch deploy web -n team -p "
+               "'{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"httpd\","
+               "\"image\":\"localhost/busybox:1.36\"}]}}}}'");
+    kubectl_ok(&s, version,
+               "patch deploy web -n team --type=json -p "
+               "'[{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":4}]'");
+    cleanup_free char *got =
+        kubectl(&s, version,
+                "get deploy web -n team -o jsonpath='{.spec.replicas} {.metadata.labels.tier} "
+                "{.metadata.annotations.note} {.spec.template.spec.containers[0].image} "
+                "{.spec.template.spec.containers[0].command[0]}'",
+                NULL);
+    KT_ASSERT_STREQ(got, "4 front hello localhost/busybox:1.36 httpd");
+    cleanup_free char *edit_cmd =
+        xasprintf("sh -c 'KUBE_EDITOR=\"sed -i s/tier:\\ front/tier:\\ back/\" " KUBECTL_DIR
+                  "/kubectl.%s --kubeconfig %s edit deploy web -n team' 2>&1",
+                  version, s.kubeconfig);
+    cleanup_free char *edited = sh(edit_cmd, NULL);
+    KT_ASSERT_CONTAINS(edited, "edited");
+    cleanup_free char *tier =
+        kubectl(&s, version, "get deploy web -n team -o jsonpath='{.metadata.labels.tier}'", NULL);
+    KT_ASSERT_STREQ(tier, "back");
+    kubectl_ok(&s, version, "delete deploy web -n team");
+    int st;
+    cleanup_free char *gone = kubectl(&s, version, "get deploy web -n team", &st);
+    KT_ASSERT_NE(st, 0);
+    KT_ASSERT_CONTAINS(gone, "NotFound");
+    stop_server(&s);
+}
+
+KT_TEST_TIMEOUT(apiserver, kubectl_1_27_crud, 180)
+{
+    crud_with("1.27");
+}
+
+KT_TEST_TIMEOUT(apiserver, kubectl_1_33_crud, 180)
+{
+    crud_with("1.33");
+}
+
+KT_TEST_TIMEOUT(apiserver, watch_sees_changes, 120)
+{
+    server s = {0};
+    kt_on_cleanup(stop_server, &s);
+    start_server(&s);
+    cleanup_free char *out_path = xasprintf("%s/watch.out", kt_tmpdir());
+    cleanup_free char *watch_cmd =
+        xasprintf("timeout 4 kubectl --kubeconfig %s get cm -w --output-watch-events "
+                  "-o name > %s 2>&1 &",
+                  s.kubeconfig, out_path);
+    KT_ASSERT_EQ(system(watch_cmd), 0);
+    usleep(1500000);
+    kubectl_ok(&s, "", "create cm w1 --from-literal=a=b");
+    kubectl_ok(&s, "", "label cm w1 x=y");
+    kubectl_ok(&s, "", "delete cm w1");
+    sleep(3);
+    cleanup_free char *cat = xasprintf("cat %s", out_path);
+    cleanup_free char *events = sh(cat, NULL);
+    KT_ASSERT_CONTAINS(events, "ADDED configmap/w1");
+    KT_ASSERT_CONTAINS(events, "MODIFIED configmap/w1");
+    KT_ASSERT_CONTAINS(events, "DELETED configmap/w1");
+    stop_server(&s);
+}
+
+/* Runs curl against path with the admin cert (auth NULL) or other options;
+ * returns the body and fills *code. */
+static char *request(const server *s, const char *auth, const char *method, const char *path,
+                     const char *body_file, const char *ctype, int *code)
+{
+    cleanup_free char *admin = xasprintf("--cert %s/admin.crt --key %s/admin.key", s->dir, s->dir);
+    cleanup_free char *data =
+        body_file ? xasprintf("--data-binary @%s -H 'Content-Type: %s'", body_file, ctype)
+                  : xstrdup("");
+    cleanup_free char *cmd = xasprintf("curl -sk %s -X %s %s -w '\\n%%{http_code}' "
+                                       "'https://127.0.0.1:%d%s'",
+                                       auth ? auth : admin, method, data, s->port, path);
+    char *out = sh(cmd, NULL);
+    char *nl = strrchr(out, '\n');
+    KT_ASSERT(nl != NULL);
+    *code = atoi(nl + 1);
+    *nl = '\0';
+    return out;
+}
+
+KT_TEST_TIMEOUT(apiserver, errors_are_status_objects, 120)
+{
+    server s = {0};
+    kt_on_cleanup(stop_server, &s);
+    start_server(&s);
+    int code;
+    cleanup_free char *anon = request(&s, "", "GET", "/api/v1/namespaces", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 401);
+    KT_ASSERT_CONTAINS(anon, "\"kind\":\"Status\"");
+
+    /* a valid client certificate of a user without rights */
+    cleanup_free char *bob_crt = xasprintf("%s/bob.crt", kt_tmpdir());
+    cleanup_free char *bob_key = xasprintf("%s/bob.key", kt_tmpdir());
+    kn_error *err = NULL;
+    KT_ASSERT_OK(kn_pki_issue_client(s.dir, "bob", NULL, bob_crt, bob_key, &err), err);
+    cleanup_free char *bob = xasprintf("--cert %s --key %s", bob_crt, bob_key);
+    cleanup_free char *forbidden =
+        request(&s, bob, "GET", "/api/v1/namespaces/default/pods", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 403);
+    KT_ASSERT_CONTAINS(forbidden, "\"reason\":\"Forbidden\"");
+
+    cleanup_free char *nf =
+        request(&s, NULL, "GET", "/api/v1/namespaces/default/pods/nope", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 404);
+    KT_ASSERT_CONTAINS(nf, "pods \\\"nope\\\" not found");
+
+    cleanup_free char *bad_json = write_file("bad.json", "{\"kind\": \"ConfigMap\", ");
+    cleanup_free char *br = request(&s, NULL, "POST", "/api/v1/namespaces/default/configmaps",
+                                    bad_json, "application/json", &code);
+    KT_ASSERT_EQ(code, 400);
+    KT_ASSERT_CONTAINS(br, "\"reason\":\"BadRequest\"");
+
+    cleanup_free char *bad_name =
+        write_file("name.json", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+                                "{\"name\":\"Not_Valid\"}}");
+    cleanup_free char *inv = request(&s, NULL, "POST", "/api/v1/namespaces/default/configmaps",
+                                     bad_name, "application/json", &code);
+    KT_ASSERT_EQ(code, 422);
+    KT_ASSERT_CONTAINS(inv, "\"field\":\"metadata.name\"");
+
+    cleanup_free char *cm = write_file(
+        "cm.json", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"}}");
+    cleanup_free char *created = request(&s, NULL, "POST", "/api/v1/namespaces/default/configmaps",
+                                         cm, "application/json", &code);
+    KT_ASSERT_EQ(code, 201);
+    cleanup_free char *dup = request(&s, NULL, "POST", "/api/v1/namespaces/default/configmaps", cm,
+                                     "application/json", &code);
+    KT_ASSERT_EQ(code, 409);
+    KT_ASSERT_CONTAINS(dup, "\"reason\":\"AlreadyExists\"");
+    cleanup_free char *stale = write_file(
+        "stale.json", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\","
+                      "\"resourceVersion\":\"1\"},\"data\":{\"a\":\"b\"}}");
+    cleanup_free char *conflict =
+        request(&s, NULL, "PUT", "/api/v1/namespaces/default/configmaps/c", stale,
+                "application/json", &code);
+    KT_ASSERT_EQ(code, 409);
+    KT_ASSERT_CONTAINS(conflict, "\"reason\":\"Conflict\"");
+
+    cleanup_free char *big_cmd =
+        xasprintf("head -c 3200000 /dev/zero | tr '\\0' 'a' > %s/big.json", kt_tmpdir());
+    KT_ASSERT_EQ(system(big_cmd), 0);
+    cleanup_free char *big_path = xasprintf("%s/big.json", kt_tmpdir());
+    cleanup_free char *big = request(&s, NULL, "POST", "/api/v1/namespaces/default/configmaps",
+                                     big_path, "application/json", &code);
+    KT_ASSERT_EQ(code, 413);
+    stop_server(&s);
+}
+
+/* 200 creates from 8 parallel clients; the server is killed with SIGKILL
+ * part-way. Every create that got 201 must be there after a restart. */
+KT_TEST_TIMEOUT(apiserver, kill9_loses_no_acknowledged_create, 180)
+{
+    server s = {0};
+    kt_on_cleanup(stop_server, &s);
+    start_server(&s);
+    cleanup_free char *script = xasprintf(
+        "cd %s && for i in $(seq 1 200); do echo $i; done | xargs -P 8 -I{} sh -c "
+        "'code=$(curl -sk --cert %s/admin.crt --key %s/admin.key -o /dev/null -w %%{http_code} "
+        "-X POST -H \"Content-Type: application/json\" --data-binary "
+        "\"{\\\"apiVersion\\\":\\\"v1\\\",\\\"kind\\\":\\\"ConfigMap\\\",\\\"metadata\\\":"
+        "{\\\"name\\\":\\\"cm-{}\\\"}}\" https://127.0.0.1:%d/api/v1/namespaces/default/"
+        "configmaps); [ \"$code\" = 201 ] && echo cm-{} >> acked.txt; true' &",
+        kt_tmpdir(), s.dir, s.dir, s.port);
+    KT_ASSERT_EQ(system(script), 0);
+    usleep(700000);
+    kill(s.pid, SIGKILL);
+    waitpid(s.pid, NULL, 0);
+    s.pid = 0;
+    sleep(2); /* the clients see connection errors and finish */
+    start_server(&s);
+    cleanup_free char *acked_cmd = xasprintf("sort -u %s/acked.txt 2>/dev/null", kt_tmpdir());
+    cleanup_free char *acked = sh(acked_cmd, NULL);
+    cleanup_free char *have = kubectl(&s, "", "get cm -o name", NULL);
+    int n = 0;
+    for (char *save = NULL, *l = strtok_r(acked, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char want[96];
+        snprintf(want, sizeof(want), "configmap/%s\n", l);
+        KT_ASSERT_MSG(strstr(have, want) != NULL, "acknowledged %s is missing", l);
+        n++;
+    }
+    KT_ASSERT_MSG(n > 0, "no create was acknowledged before the kill");
+    stop_server(&s);
+}
