@@ -95,6 +95,7 @@ int kn_status_from_error(kn_errcode code, const char **reason)
         {KN_ETIMEDOUT, 504, "Timeout"},
         {KN_EUNAVAILABLE, 503, "ServiceUnavailable"},
         {KN_ETOOMANY, 429, "TooManyRequests"},
+        {KN_EMEDIATYPE, 415, "UnsupportedMediaType"},
         {KN_ENOTSUP, 405, "MethodNotAllowed"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {

@@ -160,7 +160,6 @@ static int load(kn_apiserver *s, const api_route *rt, cJSON **obj, int64_t *rev,
 
 void api_get(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
 {
-    (void)req;
     kn_error *err = NULL;
     cJSON *obj = NULL;
     int64_t rev;
@@ -173,6 +172,10 @@ void api_get(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http
         cJSON *scale = kn_admission_scale_view(rt->res, obj);
         api_json(resp, 200, scale);
         cJSON_Delete(scale);
+    } else if (kn_table_wanted(kn_http_header(req, "Accept"))) {
+        cJSON *t = kn_table_from_object(rt->res, obj);
+        api_json(resp, 200, t);
+        cJSON_Delete(t);
     } else {
         api_json(resp, 200, obj);
     }
@@ -323,6 +326,11 @@ void api_list(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_htt
 static int decode_body(kn_http_request *req, cJSON **out, kn_error **err)
 {
     kn_yaml_docs docs = {0};
+    const char *ctype = kn_http_header(req, "Content-Type");
+    if (ctype && strstr(ctype, "protobuf"))
+        return kn_error_set(err, KN_EMEDIATYPE,
+                            "the body of the request was in an unknown format - accepted media "
+                            "types include: application/json, application/yaml");
     if (req->body.len == 0)
         return kn_error_set(err, KN_EINVAL, "the request body is empty");
     if (kn_yaml_or_json_parse(req->body.data, req->body.len, KN_API_MAX_BODY, "request body", 0,

@@ -24,6 +24,7 @@ static const char *const code_names[KN_ERRCODE_MAX] = {
     [KN_ENOTSUP] = "not-supported",
     [KN_ECANCELED] = "canceled",
     [KN_ETOOMANY] = "too-many-requests",
+    [KN_EMEDIATYPE] = "unsupported-media-type",
 };
 
 const char *kn_errcode_name(kn_errcode code)

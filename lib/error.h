@@ -36,6 +36,7 @@ typedef enum kn_errcode {
     KN_ENOTSUP,       /* not supported or not built */
     KN_ECANCELED,     /* the operation was cancelled (shutdown) */
     KN_ETOOMANY,      /* rate limited (HTTP 429) */
+    KN_EMEDIATYPE,    /* a body in a format this peer does not speak (HTTP 415) */
     KN_ERRCODE_MAX
 } kn_errcode;
 
