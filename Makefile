@@ -169,7 +169,7 @@ fuzz: deps
 
 bench:
 	@KNODE_BENCH_DEPS=1 sh packaging/deps.sh
-	$(MAKE) $(BUILD)/knode $(BENCH_BINS) images
+	$(MAKE) $(BUILD)/knode $(BUILD)/test-integration $(BENCH_BINS) images
 	@sh test/bench/run.sh $(BUILD)
 
 # ---- formatting ----------------------------------------------------------------
