@@ -17,5 +17,5 @@ done
 # benchmarks that need network namespaces live in the integration runner
 if [ "$(id -u)" = 0 ] && [ -x "$BUILD/test-integration" ]; then
     echo "=== netproxy (nftables, 10,000 Services x 10 endpoints, in a test netns)"
-    KNODE_BENCH=1 KT_VERBOSE=1 "$BUILD/test-integration" bench_10k_services | sed -n 's/^    //p'
+    KT_VERBOSE=1 "$BUILD/test-integration" bench. | sed -n 's/^    //p'
 fi

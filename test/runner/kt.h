@@ -9,7 +9,8 @@
  * forked child in its own process group with a timeout and a fresh temporary
  * directory (kt_tmpdir()); its output is shown only when it fails (or with
  * KT_VERBOSE=1). A failed assertion prints file:line and ends the child.
- * The runner's last line is "N passed, N failed, N skipped". */
+ * The runner's last line is "N passed, N failed, N skipped". Tests of the
+ * suite "bench" are benchmarks: they run only when a filter names them. */
 #ifndef KNODE_TEST_KT_H
 #define KNODE_TEST_KT_H
 
