@@ -22,7 +22,7 @@ struct kn_apiserver {
 /* Who is asking (from a client certificate or a token). */
 typedef struct api_user {
     char name[256];
-    char groups[10][128];
+    char groups[12][128];
     size_t ngroups;
 } api_user;
 

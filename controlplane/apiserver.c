@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "controlplane/apiserver-internal.h"
+#include "controlplane/auth.h"
 #include "controlplane/openapi.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
@@ -46,38 +47,6 @@ void api_error(kn_http_response *resp, const api_route *rt, const kn_error *err)
 static void text(kn_http_response *resp, int code, const char *body)
 {
     kn_http_respond(resp, code, "text/plain; charset=utf-8", xstrdup(body));
-}
-
-/* ---- authentication and authorization ---------------------------------- */
-
-static int authenticate(const kn_http_request *req, api_user *u)
-{
-    if (!req->cert.verified)
-        return -1;
-    snprintf(u->name, sizeof(u->name), "%s", req->cert.cn);
-    for (size_t i = 0; i < req->cert.norgs && u->ngroups < 9; i++)
-        snprintf(u->groups[u->ngroups++], 128, "%s", req->cert.orgs[i]);
-    snprintf(u->groups[u->ngroups++], 128, "system:authenticated");
-    return 0;
-}
-
-static bool in_group(const api_user *u, const char *g)
-{
-    for (size_t i = 0; i < u->ngroups; i++) {
-        if (strcmp(u->groups[i], g) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Discovery and health are open to every authenticated user; everything
- * else needs system:masters until the node and service-account authorizers
- * exist. */
-static bool authorize(const api_user *u, const api_route *rt)
-{
-    if (in_group(u, "system:masters"))
-        return true;
-    return rt == NULL;
 }
 
 /* ---- discovery ---------------------------------------------------------- */
@@ -360,6 +329,49 @@ static void dispatch(kn_apiserver *s, const api_route *rt, kn_http_request *req,
                    "the server does not allow this method on the requested resource");
 }
 
+/* 403 with upstream's message: `pods "x" is forbidden: User "u" cannot get
+ * resource "pods" in API group "" in the namespace "ns"`. */
+static void forbidden(kn_http_response *resp, const api_user *u, const char *verb,
+                      const api_route *rt)
+{
+    kn_buf m;
+    kn_buf_init(&m);
+    if (rt->name[0])
+        kn_buf_appendf(&m, "%s \"%s\" is forbidden: ", rt->res->name, rt->name);
+    else
+        kn_buf_appendf(&m, "%s is forbidden: ", rt->res->name);
+    kn_buf_appendf(&m, "User \"%s\" cannot %s resource \"%s\"", u->name, verb, rt->res->name);
+    if (rt->sub[0])
+        kn_buf_appendf(&m, "/%s", rt->sub);
+    kn_buf_appendf(&m, " in API group \"%s\"", rt->res->group);
+    if (rt->ns[0])
+        kn_buf_appendf(&m, " in the namespace \"%s\"", rt->ns);
+    else
+        kn_buf_append_str(&m, " at the cluster scope");
+    kn_http_respond(resp, 403, "application/json",
+                    kn_status_json(403, "Forbidden", m.data, rt->res->group, rt->res->name,
+                                   rt->name[0] ? rt->name : NULL, NULL));
+    kn_buf_free(&m);
+}
+
+/* The Kubernetes verb of a resource request. */
+static const char *verb_of(kn_http_request *req, const api_route *rt)
+{
+    const char *m = req->method;
+    const char *w = kn_http_query(req, "watch");
+    if (strcmp(m, "GET") == 0)
+        return !rt->name[0]
+                   ? (w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0) ? "watch" : "list")
+                   : "get";
+    if (strcmp(m, "POST") == 0)
+        return "create";
+    if (strcmp(m, "PUT") == 0)
+        return "update";
+    if (strcmp(m, "PATCH") == 0)
+        return "patch";
+    return strcmp(m, "DELETE") == 0 ? "delete" : "unknown";
+}
+
 static bool health_path(const char *path)
 {
     return strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 ||
@@ -372,8 +384,12 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
     api_user user = {0};
     if (health_path(req->path))
         return text(resp, 200, "ok");
-    if (authenticate(req, &user) < 0)
+    kn_error *err = NULL;
+    if (kn_auth_authenticate(s, req, &user, &err) < 0) {
+        KN_V(2, "apiserver", "%s %s: unauthorized: %s", req->method, req->path, kn_error_msg(err));
+        kn_error_free(&err);
         return api_status(resp, 401, "Unauthorized", "Unauthorized");
+    }
     if (strcmp(req->path, "/version") == 0)
         return version(resp);
     if (strncmp(req->path, "/openapi/v3", 11) == 0)
@@ -387,12 +403,8 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
     if (k == ROUTE_NONE)
         return api_status(resp, 404, "NotFound",
                           "the server could not find the requested resource");
-    if (!authorize(&user, &rt)) {
-        char msg[1200];
-        snprintf(msg, sizeof(msg), "%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"%s\"",
-                 rt.res->name, rt.name, user.name, req->method, rt.res->name);
-        return api_status(resp, 403, "Forbidden", msg);
-    }
+    if (!kn_auth_authorize(s, &user, verb_of(req, &rt), &rt))
+        return forbidden(resp, &user, verb_of(req, &rt), &rt);
     KN_V(4, "apiserver", "%s %s user=%s", req->method, req->path, user.name);
     dispatch(s, &rt, req, resp);
 }

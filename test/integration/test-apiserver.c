@@ -279,6 +279,23 @@ KT_TEST_TIMEOUT(apiserver, errors_are_status_objects, 120)
     KT_ASSERT_EQ(code, 403);
     KT_ASSERT_CONTAINS(forbidden, "\"reason\":\"Forbidden\"");
 
+    /* a service-account token: discovery yes, pods no (no RBAC grants yet) */
+    kubectl_ok(&s, "", "create serviceaccount robot");
+    cleanup_free char *token = kubectl(&s, "", "create token robot", NULL);
+    token[strcspn(token, "\n")] = '\0';
+    cleanup_free char *bearer = xasprintf("-H 'Authorization: Bearer %s'", token);
+    cleanup_free char *disc = request(&s, bearer, "GET", "/api", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 200);
+    cleanup_free char *sa_pods =
+        request(&s, bearer, "GET", "/api/v1/namespaces/default/pods", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 403);
+    KT_ASSERT_CONTAINS(sa_pods, "User \\\"system:serviceaccount:default:robot\\\" cannot list "
+                                "resource \\\"pods\\\" in API group \\\"\\\" in the "
+                                "namespace \\\"default\\\"");
+    cleanup_free char *forged =
+        request(&s, "-H 'Authorization: Bearer a.b.c'", "GET", "/api", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 401);
+
     cleanup_free char *nf =
         request(&s, NULL, "GET", "/api/v1/namespaces/default/pods/nope", NULL, NULL, &code);
     KT_ASSERT_EQ(code, 404);
