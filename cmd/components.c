@@ -10,7 +10,7 @@
 #include "controlplane/server.h"
 #include "lib/version.h"
 
-static int not_built(const char *command, const char *what)
+int options_not_built(const char *command, const char *what)
 {
     fprintf(stderr,
             "%s: %s is not built yet in knode %s.\n"
@@ -19,15 +19,15 @@ static int not_built(const char *command, const char *what)
     return 1;
 }
 
-static int run_flags(const char *command, const char *usage, kn_flag *flags, size_t n, int argc,
-                     char **argv, const char *what)
+int options_run_unbuilt(const char *command, const char *usage, kn_flag *flags, size_t n, int argc,
+                        char **argv, const char *what)
 {
     kn_flagset fs = {.command = command, .usage = usage, .flags = flags, .nflags = n};
     int r = options_parse(&fs, argc, argv);
     free(flags);
     if (r >= 0)
         return r;
-    return not_built(command, what);
+    return options_not_built(command, what);
 }
 
 int cmd_standalone(int argc, char **argv)
@@ -36,11 +36,12 @@ int cmd_standalone(int argc, char **argv)
     kn_flag *f = options_merge(&n, server_flags, server_nflags, standalone_extra_flags,
                                standalone_extra_nflags, kubelet_flags, kubelet_nflags, proxy_flags,
                                proxy_nflags, dns_flags, dns_nflags, NULL);
-    return run_flags("knode standalone",
-                     "Run a whole one-node cluster: API server, store, scheduler, controllers,\n"
-                     "kubelet, Service proxy and DNS in one process. kubectl uses\n"
-                     "<data-dir>/admin.kubeconfig.",
-                     f, n, argc, argv, "the standalone cluster (control plane + node agent)");
+    return options_run_unbuilt(
+        "knode standalone",
+        "Run a whole one-node cluster: API server, store, scheduler, controllers,\n"
+        "kubelet, Service proxy and DNS in one process. kubectl uses\n"
+        "<data-dir>/admin.kubeconfig.",
+        f, n, argc, argv, "the standalone cluster (control plane + node agent)");
 }
 
 int cmd_server(int argc, char **argv)
@@ -78,42 +79,19 @@ int cmd_agent(int argc, char **argv)
     kn_flag *f =
         options_merge(&n, agent_join_flags, agent_join_nflags, kubelet_flags, kubelet_nflags,
                       proxy_flags, proxy_nflags, dns_flags, dns_nflags, NULL);
-    return run_flags("knode agent",
-                     "Join an existing API server as a worker node (kubeconfig, or --server\n"
-                     "--token --ca-cert-hash) and run kubelet, Service proxy and DNS.",
-                     f, n, argc, argv, "the node agent");
+    return options_run_unbuilt(
+        "knode agent",
+        "Join an existing API server as a worker node (kubeconfig, or --server\n"
+        "--token --ca-cert-hash) and run kubelet, Service proxy and DNS.",
+        f, n, argc, argv, "the node agent");
 }
 
 int cmd_kubelet(int argc, char **argv)
 {
     size_t n;
     kn_flag *f = options_merge(&n, kubelet_flags, kubelet_nflags, NULL);
-    return run_flags("knode kubelet", "Run the kubelet alone.", f, n, argc, argv, "the kubelet");
-}
-
-int cmd_proxy(int argc, char **argv)
-{
-    static const char *kubeconfig;
-    static const kn_flag extra[] = {
-        {"kubeconfig", 0, KN_FLAG_STRING, &kubeconfig, "", "kubeconfig file of the API server"},
-    };
-    size_t n;
-    kn_flag *f = options_merge(&n, extra, 1, proxy_flags, proxy_nflags, NULL);
-    return run_flags("knode proxy", "Run the Service proxy alone.", f, n, argc, argv,
-                     "the Service proxy");
-}
-
-int cmd_dns(int argc, char **argv)
-{
-    static const char *kubeconfig, *domain;
-    static const kn_flag extra[] = {
-        {"kubeconfig", 0, KN_FLAG_STRING, &kubeconfig, "", "kubeconfig file of the API server"},
-        {"cluster-domain", 0, KN_FLAG_STRING, &domain, "cluster.local", "cluster DNS domain"},
-    };
-    size_t n;
-    kn_flag *f = options_merge(&n, extra, 2, dns_flags, dns_nflags, NULL);
-    return run_flags("knode dns", "Run the cluster DNS server alone.", f, n, argc, argv,
-                     "the cluster DNS server");
+    return options_run_unbuilt("knode kubelet", "Run the kubelet alone.", f, n, argc, argv,
+                               "the kubelet");
 }
 
 int cmd_token(int argc, char **argv)
@@ -131,6 +109,7 @@ int cmd_token(int argc, char **argv)
     }
     size_t n;
     kn_flag *f = options_merge(&n, flags, 2, NULL);
-    return run_flags("knode token create", "Create a bootstrap token and print ID.SECRET.", f, n,
-                     argc - 1, argv + 1, "bootstrap token creation");
+    return options_run_unbuilt("knode token create",
+                               "Create a bootstrap token and print ID.SECRET.", f, n, argc - 1,
+                               argv + 1, "bootstrap token creation");
 }

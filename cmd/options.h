@@ -93,6 +93,13 @@ extern const size_t standalone_extra_nflags;
  * caller (free()). Later tables never repeat a name of an earlier one. */
 kn_flag *options_merge(size_t *nout, ...);
 
+/* Prints that a component is not built yet; returns the exit status 1. */
+int options_not_built(const char *command, const char *what);
+
+/* Parses flags (owning the merged table f) and reports "not built". */
+int options_run_unbuilt(const char *command, const char *usage, kn_flag *f, size_t n, int argc,
+                        char **argv, const char *what);
+
 /* Parses argv into fs; prints help or the error. Returns -1 to continue,
  * otherwise the exit status to return. */
 int options_parse(kn_flagset *fs, int argc, char **argv);
