@@ -54,6 +54,11 @@ void api_watch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_ht
 
 /* The store key of one object, or the prefix of a collection (name NULL). */
 char *api_key(const kn_resource *r, const char *ns, const char *name);
+/* Reads the object the route names: *obj (owned) with its resourceVersion
+ * set, *rev its revision. KN_ENOTFOUND with upstream's message. */
+int api_load(kn_apiserver *s, const api_route *rt, cJSON **obj, int64_t *rev, kn_error **err);
+/* The stored form of obj: JSON text without metadata.resourceVersion (owned). */
+char *api_encode_for_store(const cJSON *obj);
 /* Parses a stored object and sets metadata.resourceVersion from rev. */
 cJSON *api_decode_stored(const char *value, size_t len, int64_t rev);
 /* True if obj matches the request's labelSelector and fieldSelector. */

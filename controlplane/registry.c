@@ -40,7 +40,7 @@ cJSON *api_decode_stored(const char *value, size_t len, int64_t rev)
     return obj;
 }
 
-static char *encode_for_store(const cJSON *obj)
+char *api_encode_for_store(const cJSON *obj)
 {
     cJSON *copy = cJSON_Duplicate(obj, 1);
     cJSON_DeleteItemFromObjectCaseSensitive(kn_meta(copy), "resourceVersion");
@@ -139,7 +139,7 @@ bool api_matches_selectors(const kn_resource *r, const cJSON *obj, const char *l
 
 /* ---- get ---------------------------------------------------------------------- */
 
-static int load(kn_apiserver *s, const api_route *rt, cJSON **obj, int64_t *rev, kn_error **err)
+int api_load(kn_apiserver *s, const api_route *rt, cJSON **obj, int64_t *rev, kn_error **err)
 {
     cleanup_free char *key = api_key(rt->res, rt->ns, rt->name);
     kn_kv kv = {0};
@@ -163,7 +163,7 @@ void api_get(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http
     kn_error *err = NULL;
     cJSON *obj = NULL;
     int64_t rev;
-    if (load(s, rt, &obj, &rev, &err) < 0) {
+    if (api_load(s, rt, &obj, &rev, &err) < 0) {
         api_error(resp, rt, err);
         kn_error_free(&err);
         return;
@@ -442,7 +442,7 @@ static void store_new(kn_apiserver *s, const api_route *rt, cJSON *obj, kn_http_
     kn_error *err = NULL;
     const char *name = kn_meta_str(obj, "name");
     cleanup_free char *key = api_key(rt->res, rt->ns, name);
-    cleanup_free char *text = encode_for_store(obj);
+    cleanup_free char *text = api_encode_for_store(obj);
     int64_t rev;
     if (kn_store_create(s->opts.store, key, text, strlen(text), &rev, &err) < 0) {
         if (kn_error_code(err) == KN_EEXIST) {
@@ -550,7 +550,7 @@ static void store_update(kn_apiserver *s, const api_route *rt, cJSON *upd, int64
 {
     kn_error *err = NULL;
     cleanup_free char *key = api_key(rt->res, rt->ns, rt->name);
-    cleanup_free char *text = encode_for_store(upd);
+    cleanup_free char *text = api_encode_for_store(upd);
     int64_t rev = 0;
     int r;
     bool deleting = kn_meta_str(upd, "deletionTimestamp") && finalizers_empty(upd) &&
@@ -625,7 +625,7 @@ void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     cJSON *old = NULL, *upd = NULL;
     int64_t old_rev;
     if (decode_body(req, &upd, &err) < 0 || check_type(rt->res, upd, &err) < 0 ||
-        load(s, rt, &old, &old_rev, &err) < 0) {
+        api_load(s, rt, &old, &old_rev, &err) < 0) {
         api_error(resp, rt, err);
     } else if (strcmp(rt->sub, "scale") == 0) {
         cJSON *merged = kn_admission_apply_scale(rt->res, old, upd);
@@ -672,7 +672,7 @@ void api_patch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_ht
     kn_error *err = NULL;
     cJSON *old = NULL, *patch = NULL, *upd = NULL, *view = NULL;
     int64_t old_rev;
-    if (load(s, rt, &old, &old_rev, &err) < 0)
+    if (api_load(s, rt, &old, &old_rev, &err) < 0)
         goto fail;
     patch = cJSON_ParseWithLength(req->body.data, req->body.len);
     if (!patch) {
@@ -764,7 +764,7 @@ void api_delete(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     delete_opts o;
     cleanup_free char *key = api_key(rt->res, rt->ns, rt->name);
     read_delete_opts(req, &o);
-    if (load(s, rt, &old, &rev, &err) < 0 || check_preconditions(rt, old, rev, &o, &err) < 0) {
+    if (api_load(s, rt, &old, &rev, &err) < 0 || check_preconditions(rt, old, rev, &o, &err) < 0) {
         api_error(resp, rt, err);
         goto out;
     }

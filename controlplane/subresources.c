@@ -11,29 +11,9 @@
 #include "lib/json.h"
 #include "lib/xalloc.h"
 
-static int load_obj(kn_apiserver *s, const api_route *rt, cJSON **obj, int64_t *rev, kn_error **err)
-{
-    cleanup_free char *key = api_key(rt->res, rt->ns, rt->name);
-    kn_kv kv = {0};
-    if (kn_store_get(s->opts.store, key, &kv, err) < 0) {
-        if (kn_error_code(*err) == KN_ENOTFOUND) {
-            kn_error_free(err);
-            return kn_error_set(err, KN_ENOTFOUND, "%s \"%s\" not found", rt->res->name, rt->name);
-        }
-        return -KN_EIO;
-    }
-    *obj = api_decode_stored(kv.value, kv.value_len, kv.mod_rev);
-    *rev = kv.mod_rev;
-    kn_kv_free(&kv);
-    return *obj ? 0 : kn_error_set(err, KN_EINTERNAL, "stored object is corrupt");
-}
-
 static int save_obj(kn_apiserver *s, const api_route *rt, cJSON *obj, int64_t rev, kn_error **err)
 {
-    cJSON *copy = cJSON_Duplicate(obj, 1);
-    cJSON_DeleteItemFromObjectCaseSensitive(kn_meta(copy), "resourceVersion");
-    cleanup_free char *text = kn_json_print(copy);
-    cJSON_Delete(copy);
+    cleanup_free char *text = api_encode_for_store(obj);
     cleanup_free char *key = api_key(rt->res, rt->ns, rt->name);
     return kn_store_update(s->opts.store, key, text, strlen(text), rev, NULL, err);
 }
@@ -57,7 +37,7 @@ static void binding(kn_apiserver *s, const api_route *rt, kn_http_request *req,
     const char *node = NULL;
     int64_t rev;
     if (!b || kn_json_get_string(b, "target.name", &node, &err) < 0 ||
-        load_obj(s, rt, &pod, &rev, &err) < 0)
+        api_load(s, rt, &pod, &rev, &err) < 0)
         goto fail;
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
     const char *cur = NULL;
@@ -92,7 +72,7 @@ static void eviction(kn_apiserver *s, const api_route *rt, kn_http_request *req,
     kn_error *err = NULL;
     cJSON *b = body_json(req, &err), *pod = NULL;
     int64_t rev, grace = -1;
-    if (!b || load_obj(s, rt, &pod, &rev, &err) < 0)
+    if (!b || api_load(s, rt, &pod, &rev, &err) < 0)
         goto fail;
     kn_json_get_int64_opt(b, "deleteOptions.gracePeriodSeconds", -1, &grace, NULL);
     if (kn_admission_begin_delete(rt->res, pod, grace, NULL)) {
@@ -141,7 +121,7 @@ static void token(kn_apiserver *s, const api_route *rt, kn_http_request *req,
     int64_t rev, expiration = 3600;
     const char *auds[9] = {NULL};
     const char *pod_name = NULL, *pod_uid = NULL;
-    if (!b || load_obj(s, rt, &sa, &rev, &err) < 0)
+    if (!b || api_load(s, rt, &sa, &rev, &err) < 0)
         goto fail;
     kn_json_get_int64_opt(b, "spec.expirationSeconds", 3600, &expiration, NULL);
     if (expiration < 600) {
