@@ -63,7 +63,8 @@ int cmd_server(int argc, char **argv)
                         .port = (int)opt_server.secure_port,
                         .service_cidr = opt_server.service_cluster_ip_range,
                         .store_url = opt_server.store,
-                        .cluster_domain = "cluster.local"};
+                        .cluster_domain = "cluster.local",
+                        .compact_interval_s = (int)(opt_server.compaction_interval / 1000000000LL)};
     kn_error *err = NULL;
     if (kn_server_run(&o, &err) < 0) {
         fprintf(stderr, "knode server: %s\n", kn_error_msg(err));

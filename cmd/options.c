@@ -27,6 +27,8 @@ const kn_flag server_flags[] = {
      "CIDR Service ClusterIPs are allocated from"},
     {"store", 0, S, &opt_server.store, "",
      "store URL: sqlite:///path or etcd://h1:2379,h2:2379 (default sqlite://<data-dir>/state.db)"},
+    {"etcd-compaction-interval", 0, D, &opt_server.compaction_interval, "5m",
+     "interval between compactions of the store's history (older watches get 410 Gone)"},
 };
 const size_t server_nflags = sizeof(server_flags) / sizeof(server_flags[0]);
 

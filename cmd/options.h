@@ -16,6 +16,7 @@ typedef struct server_options {
     long long secure_port;
     const char *service_cluster_ip_range;
     const char *store;
+    int64_t compaction_interval;
 } server_options;
 
 typedef struct kubelet_options {

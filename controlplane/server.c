@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "controlplane/apiserver.h"
+#include "controlplane/compactor.h"
 #include "controlplane/objmeta.h"
 #include "controlplane/pki.h"
 #include "controlplane/store.h"
@@ -149,8 +150,10 @@ int kn_server_run(const kn_server_opts *o, kn_error **err)
     if (r == 0) {
         KN_INFO("server", "serving on https://%s:%d (kubeconfig %s/admin.kubeconfig)",
                 o->bind_address, kn_apiserver_port(api), o->data_dir);
+        kn_compactor *compactor = kn_compactor_start(st, o->compact_interval_s);
         wait_for_signal();
         KN_INFO("server", "stopping on signal %d", (int)stop_signal);
+        kn_compactor_stop(compactor);
         kn_apiserver_stop(api);
     }
     kn_store_close(st);

@@ -15,6 +15,7 @@ typedef struct kn_server_opts {
     const char *service_cidr;
     const char *store_url; /* NULL/"": sqlite://<data-dir>/state.db */
     const char *cluster_domain;
+    int compact_interval_s; /* 0: 300, as upstream */
 } kn_server_opts;
 
 /* Runs until a termination signal; returns 0 on a clean stop. */

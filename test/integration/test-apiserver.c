@@ -24,6 +24,7 @@ typedef struct server {
     int port;
     char dir[300];
     char kubeconfig[340];
+    const char *compaction; /* --etcd-compaction-interval, NULL: default */
 } server;
 
 static char *knode_path(void)
@@ -88,7 +89,8 @@ static void start_server(server *s)
         char *log = xasprintf("%s/server.log", kt_tmpdir());
         freopen(log, "a", stderr);
         execl(knode, knode, "server", "--data-dir", s->dir, "--bind-address", "127.0.0.1",
-              "--secure-port", port, (char *)NULL);
+              "--secure-port", port, "--etcd-compaction-interval",
+              s->compaction ? s->compaction : "5m", (char *)NULL);
         _exit(127);
     }
     s->pid = pid;
@@ -376,5 +378,33 @@ KT_TEST_TIMEOUT(apiserver, kill9_loses_no_acknowledged_create, 180)
         n++;
     }
     KT_ASSERT_MSG(n > 0, "no create was acknowledged before the kill");
+    stop_server(&s);
+}
+
+/* After a compaction, a watch from a compacted resourceVersion gets one
+ * ERROR event with a 410 Expired Status; a watch from now works. */
+KT_TEST_TIMEOUT(apiserver, watch_from_compacted_revision_is_gone, 120)
+{
+    server s = {.compaction = "1s"};
+    kt_on_cleanup(stop_server, &s);
+    start_server(&s);
+    kubectl_ok(&s, "", "create cm old --from-literal=a=1");
+    cleanup_free char *rv =
+        kubectl(&s, "", "get cm old -o jsonpath='{.metadata.resourceVersion}'", NULL);
+    kubectl_ok(&s, "", "label cm old step=1");
+    kubectl_ok(&s, "", "label cm old step=2 --overwrite");
+    sleep(3); /* two compaction intervals */
+    cleanup_free char *path = xasprintf(
+        "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=%s&timeoutSeconds=2", rv);
+    int code;
+    cleanup_free char *gone = request(&s, NULL, "GET", path, NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 200);
+    KT_ASSERT_CONTAINS(gone, "\"type\":\"ERROR\"");
+    KT_ASSERT_CONTAINS(gone, "\"code\":410");
+    KT_ASSERT_CONTAINS(gone, "\"reason\":\"Expired\"");
+    cleanup_free char *fresh =
+        request(&s, NULL, "GET", "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1",
+                NULL, NULL, &code);
+    KT_ASSERT_CONTAINS(fresh, "\"type\":\"ADDED\"");
     stop_server(&s);
 }
