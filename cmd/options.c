@@ -85,6 +85,10 @@ const kn_flag proxy_flags[] = {
      "address of the healthz server"},
     {"metrics-bind-address", 0, S, &opt_proxy.metrics_bind_address, "127.0.0.1:10249",
      "address of the metrics server"},
+    {"hostname-override", 0, S, &opt_proxy.hostname_override, "",
+     "node name instead of the hostname (for traffic policy Local)"},
+    {"cluster-cidr", 0, S, &opt_proxy.cluster_cidr, "",
+     "pod CIDRs (comma-separated); Service traffic from outside them is masqueraded"},
 };
 const size_t proxy_nflags = sizeof(proxy_flags) / sizeof(proxy_flags[0]);
 
@@ -101,6 +105,8 @@ const kn_flag dns_flags[] = {
     {"dns-resolv-conf", 0, S, &opt_dns.resolv_conf, "/etc/resolv.conf",
      "resolv.conf naming the upstream resolvers"},
     {"dns-threads", 0, I, &opt_dns.threads, "0", "worker threads (0: one per core)"},
+    {"dns-health-address", 0, S, &opt_dns.health_address, "127.0.0.1:8080",
+     "ip:port of the HTTP endpoint for /health, /ready and /metrics (empty: off)"},
 };
 const size_t dns_nflags = sizeof(dns_flags) / sizeof(dns_flags[0]);
 

@@ -50,6 +50,8 @@ typedef struct proxy_options {
     int64_t sync_period;
     const char *healthz_bind_address;
     const char *metrics_bind_address;
+    const char *hostname_override;
+    const char *cluster_cidr;
 } proxy_options;
 
 typedef struct dns_options {
@@ -61,6 +63,7 @@ typedef struct dns_options {
     const char *upstream;
     const char *resolv_conf;
     long long threads;
+    const char *health_address;
 } dns_options;
 
 typedef struct join_options {
