@@ -1,0 +1,292 @@
+/* proxy.c - the Service proxy wired together: API client and informers as
+ * the source, nftables + conntrack + node addresses as the dataplane. */
+#include "netproxy/proxy.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api-client/informer.h"
+#include "api-client/kubeconfig.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "netproxy/conntrack.h"
+#include "netproxy/http.h"
+#include "netproxy/nft.h"
+#include "netproxy/nodeaddr.h"
+
+#define COMPONENT "proxy"
+#define HEALTHZ_PORT 10256
+#define METRICS_PORT 10249
+/* kube-proxy's informer filters: not another proxy's, not headless */
+#define PROXY_SELECTOR "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
+
+struct np_proxy {
+    kc_client *client, *own_client;
+    kc_informer *inf[2]; /* [NP_KIND_SERVICE], [NP_KIND_SLICE] */
+    np_nft *nft;
+    size_t nnp_cidrs;
+    np_cidr np_cidrs[NP_MAX_NODE_IPS];
+    np_proxier *proxier;
+    np_http_status status;
+    np_http *healthz, *metrics;
+};
+
+/* ---- the source: informer caches ---- */
+
+static void src_list(void *ud, np_kind kind, np_objects *out)
+{
+    np_proxy *p = ud;
+    size_t n = 0;
+    kc_obj **objs = kc_informer_list(p->inf[kind], &n);
+    out->n = n;
+    out->v = xcalloc(n + 1, sizeof(*out->v));
+    for (size_t i = 0; i < n; i++)
+        out->v[i] = kc_obj_json(objs[i]);
+    out->priv = objs;
+}
+
+static void src_release(void *ud, np_objects *objs)
+{
+    kc_objs_free(objs->priv, objs->n);
+    free(objs->v);
+    memset(objs, 0, sizeof(*objs));
+}
+
+static bool src_synced(void *ud)
+{
+    np_proxy *p = ud;
+    return kc_informer_has_synced(p->inf[0]) && kc_informer_has_synced(p->inf[1]);
+}
+
+/* informer handlers (ud is the proxy): every change asks for a sync */
+static void svc_add(kc_obj *o, void *ud)
+{
+    (void)o;
+    np_proxier_notify(((np_proxy *)ud)->proxier, NP_KIND_SERVICE);
+}
+
+static void svc_update(kc_obj *old, kc_obj *o, void *ud)
+{
+    (void)old;
+    svc_add(o, ud);
+}
+
+static void slice_add(kc_obj *o, void *ud)
+{
+    (void)o;
+    np_proxier_notify(((np_proxy *)ud)->proxier, NP_KIND_SLICE);
+}
+
+static void slice_update(kc_obj *old, kc_obj *o, void *ud)
+{
+    (void)old;
+    slice_add(o, ud);
+}
+
+/* ---- the dataplane ---- */
+
+static int dp_sync(void *ud, np_ruleset *v4, np_ruleset *v6, bool full, np_sync_stats *st,
+                   kn_error **err)
+{
+    np_proxy *p = ud;
+    return np_nft_sync(p->nft, v4, v6, full, st, err);
+}
+
+static int dp_node_ips(void *ud, np_addr *out, size_t max, size_t *n, kn_error **err)
+{
+    np_proxy *p = ud;
+    return np_nodeaddr_collect(p->np_cidrs, p->nnp_cidrs, out, max, n, err);
+}
+
+static int dp_conntrack(void *ud, const np_ct_plan *plan, size_t *deleted, kn_error **err)
+{
+    (void)ud;
+    return np_ct_cleanup(plan, deleted, err);
+}
+
+/* ---- options ---- */
+
+static int check_mode(const char *mode, kn_error **err)
+{
+    if (!mode || !*mode || strcmp(mode, "nftables") == 0)
+        return 0;
+    if (strcmp(mode, "ipvs") == 0)
+        return kn_error_set(err, KN_ENOTSUP,
+                            "--proxy-mode ipvs is not built yet in knode (use nftables)");
+    return kn_error_set(err, KN_ENOTSUP,
+                        "--proxy-mode \"%s\" is not supported (knode implements nftables)", mode);
+}
+
+static char *node_name(const char *override)
+{
+    char host[256] = "";
+    if (override && *override)
+        snprintf(host, sizeof(host), "%s", override);
+    else if (gethostname(host, sizeof(host) - 1) < 0)
+        snprintf(host, sizeof(host), "localhost");
+    for (char *c = host; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return xstrdup(host);
+}
+
+static int parse_cluster_cidrs(const char *s, np_proxier_opts *po, kn_error **err)
+{
+    po->ncluster_cidrs = 0;
+    if (!s || !*s)
+        return 0;
+    char *copy = xstrdup(s), *save = NULL;
+    int r = 0;
+    for (char *t = strtok_r(copy, ",", &save); t && r == 0; t = strtok_r(NULL, ",", &save)) {
+        if (po->ncluster_cidrs == NP_MAX_CLUSTER_CIDRS)
+            r = kn_error_set(err, KN_EINVAL, "--cluster-cidr: more than %d CIDRs",
+                             NP_MAX_CLUSTER_CIDRS);
+        else if (np_cidr_parse(t, true, &po->cluster_cidrs[po->ncluster_cidrs++]) < 0)
+            r = kn_error_set(err, KN_EINVAL, "--cluster-cidr: invalid CIDR \"%s\"", t);
+    }
+    free(copy);
+    return r;
+}
+
+static int make_client(np_proxy *p, const np_proxy_opts *o, kn_error **err)
+{
+    if (o->client) {
+        p->client = o->client;
+        return 0;
+    }
+    kc_config *cfg = NULL;
+    const char *path = o->kubeconfig && *o->kubeconfig ? o->kubeconfig : NULL;
+    if (kc_config_load(path, NULL, &cfg, err) < 0)
+        return kn_error_wrap(err, "kubeconfig");
+    int r = kc_client_new(cfg, NULL, &p->own_client, err);
+    kc_config_free(cfg);
+    p->client = p->own_client;
+    return r;
+}
+
+static void make_informers(np_proxy *p)
+{
+    kc_informer_options io = {.label_selector = PROXY_SELECTOR};
+    p->inf[NP_KIND_SERVICE] = kc_informer_new(p->client, &kc_res_services, &io);
+    p->inf[NP_KIND_SLICE] = kc_informer_new(p->client, &kc_res_endpointslices, &io);
+    kc_informer_handlers hs = {svc_add, svc_update, svc_add, p};
+    kc_informer_add_handlers(p->inf[NP_KIND_SERVICE], &hs);
+    kc_informer_handlers he = {slice_add, slice_update, slice_add, p};
+    kc_informer_add_handlers(p->inf[NP_KIND_SLICE], &he);
+}
+
+static void make_proxier(np_proxy *p, const np_proxy_opts *o, np_proxier_opts *po)
+{
+    char *name = node_name(o->hostname_override);
+    po->node_name = name;
+    po->masquerade_all = o->masquerade_all;
+    po->ipv4 = true;
+    po->ipv6 = access("/proc/sys/net/ipv6", F_OK) == 0;
+    po->min_sync_period_ns = o->min_sync_period_ns;
+    po->sync_period_ns = o->sync_period_ns;
+    po->source = (np_source){src_list, src_release, src_synced, p};
+    po->dataplane = (np_dataplane){dp_sync, dp_node_ips, dp_conntrack, p};
+    p->proxier = np_proxier_new(po);
+    kn_log_kv(KN_LOG_INFO, COMPONENT, "starting", "node", name, "mode", "nftables", "ipv6",
+              po->ipv6 ? "true" : "false", NULL);
+    free(name);
+}
+
+static int start_servers(np_proxy *p, const np_proxy_opts *o, kn_error **err)
+{
+    p->status =
+        (np_http_status){np_proxier_health(p->proxier), np_proxier_metrics(p->proxier), "nftables"};
+    if (o->healthz_address && *o->healthz_address &&
+        np_http_start(o->healthz_address, HEALTHZ_PORT, np_http_healthz_routes, &p->status,
+                      &p->healthz, err) < 0)
+        return kn_error_wrap(err, "healthz server");
+    if (o->metrics_address && *o->metrics_address &&
+        np_http_start(o->metrics_address, METRICS_PORT, np_http_metrics_routes, &p->status,
+                      &p->metrics, err) < 0)
+        return kn_error_wrap(err, "metrics server");
+    return 0;
+}
+
+static int check_opts(const np_proxy_opts *o, np_proxy *p, np_proxier_opts *po, kn_error **err)
+{
+    if (check_mode(o->proxy_mode, err) < 0)
+        return -KN_ENOTSUP;
+    if (o->sync_period_ns <= 0 || o->min_sync_period_ns < 0)
+        return kn_error_set(err, KN_EINVAL, "--sync-period must be > 0, --min-sync-period >= 0");
+    if (parse_cluster_cidrs(o->cluster_cidr, po, err) < 0)
+        return -KN_EINVAL;
+    return np_nodeaddr_parse_cidrs(o->nodeport_addresses, p->np_cidrs, NP_MAX_NODE_IPS,
+                                   &p->nnp_cidrs, err);
+}
+
+static int start(np_proxy *p, const np_proxy_opts *o, kn_error **err)
+{
+    np_proxier_opts po = {0};
+    if (check_opts(o, p, &po, err) < 0)
+        return -1;
+    if (np_nft_open(&p->nft, err) < 0 || make_client(p, o, err) < 0)
+        return -1;
+    make_informers(p);
+    make_proxier(p, o, &po);
+    if (start_servers(p, o, err) < 0)
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        if (kc_informer_start(p->inf[k], err) < 0)
+            return kn_error_wrap(err, "start the %s informer", k ? "EndpointSlice" : "Service");
+    }
+    return np_proxier_start(p->proxier, err);
+}
+
+int np_proxy_start(const np_proxy_opts *o, np_proxy **out, kn_error **err)
+{
+    np_proxy *p = xcalloc(1, sizeof(*p));
+    if (start(p, o, err) < 0) {
+        np_proxy_stop(p);
+        return kn_error_wrap(err, "start the Service proxy");
+    }
+    *out = p;
+    return 0;
+}
+
+np_proxier *np_proxy_proxier(np_proxy *p)
+{
+    return p->proxier;
+}
+
+int np_proxy_healthz_port(const np_proxy *p)
+{
+    return p->healthz ? np_http_port(p->healthz) : 0;
+}
+
+int np_proxy_metrics_port(const np_proxy *p)
+{
+    return p->metrics ? np_http_port(p->metrics) : 0;
+}
+
+void np_proxy_stop(np_proxy *p)
+{
+    if (!p)
+        return;
+    np_http_stop(p->healthz);
+    np_http_stop(p->metrics);
+    if (p->proxier)
+        np_proxier_stop(p->proxier);
+    for (int k = 0; k < 2; k++)
+        kc_informer_free(p->inf[k]);
+    np_proxier_free(p->proxier);
+    kc_client_free(p->own_client);
+    np_nft_close(p->nft);
+    free(p);
+}
+
+int np_proxy_cleanup(kn_error **err)
+{
+    np_nft *n = NULL;
+    if (np_nft_open(&n, err) < 0)
+        return -1;
+    int r = np_nft_delete_tables(n, err);
+    np_nft_close(n);
+    return r;
+}
