@@ -176,8 +176,13 @@ static int parse_config(const dns_daemon_config *cfg, dns_daemon *d, kn_error **
         return -KN_EINVAL;
     if (d->listen.n == 0)
         return bad_flag(err, "dns-listen-address", la, "want at least one IP address");
-    if (cfg->health_address && cfg->health_address[0]) {
-        /* checked by binding it in dns_daemon_new */
+    struct sockaddr_storage ss;
+    kn_error *e = NULL;
+    const char *ha = cfg->health_address ? cfg->health_address : "";
+    if (ha[0] && dns_http_parse_address(ha, &ss, &e) < 0) {
+        bad_flag(err, "dns-health-address", ha, "want ip:port or [ip6]:port");
+        kn_error_free(&e);
+        return -KN_EINVAL;
     }
     return 0;
 }

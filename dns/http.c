@@ -22,8 +22,7 @@ struct dns_http {
     int port;
 };
 
-/* "ip:port" or "[ip6]:port" (port 0..65535, required) into *ss. */
-static int parse_address(const char *s, struct sockaddr_storage *ss, kn_error **err)
+int dns_http_parse_address(const char *s, struct sockaddr_storage *ss, kn_error **err)
 {
     char host[INET6_ADDRSTRLEN + 2];
     const char *colon = strrchr(s, ':');
@@ -134,7 +133,7 @@ static int bound_port(struct MHD_Daemon *d)
 int dns_http_start(const dns_http_config *cfg, dns_http **out, kn_error **err)
 {
     struct sockaddr_storage ss;
-    if (parse_address(cfg->address ? cfg->address : "", &ss, err) < 0)
+    if (dns_http_parse_address(cfg->address ? cfg->address : "", &ss, err) < 0)
         return -KN_EINVAL;
     dns_http *h = xcalloc(1, sizeof(*h));
     h->cfg = *cfg;

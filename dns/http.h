@@ -13,6 +13,7 @@
 #define KNODE_DNS_HTTP_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "lib/error.h"
 #include "lib/strbuf.h"
@@ -25,6 +26,10 @@ typedef struct dns_http_config {
 } dns_http_config;
 
 typedef struct dns_http dns_http;
+
+/* Parses "ip:port" or "[ip6]:port" (port 0..65535) into *ss. Errors:
+ * KN_EINVAL. */
+int dns_http_parse_address(const char *s, struct sockaddr_storage *ss, kn_error **err);
 
 /* Binds the address and starts serving. Errors: KN_EINVAL for a bad
  * address, KN_EIO when it cannot be bound. */

@@ -502,8 +502,10 @@ const dns_model *dns_objects_finish(dns_objects *o)
     if (o->finished)
         return &o->model;
     o->finished = true;
-    qsort(o->svcs, o->nsvcs, sizeof(*o->svcs), cmp_svc);
-    qsort(o->slices, o->nslices, sizeof(*o->slices), cmp_slice);
+    if (o->nsvcs > 1)
+        qsort(o->svcs, o->nsvcs, sizeof(*o->svcs), cmp_svc);
+    if (o->nslices > 1)
+        qsort(o->slices, o->nslices, sizeof(*o->slices), cmp_slice);
     o->out = xcalloc(o->nsvcs ? o->nsvcs : 1, sizeof(*o->out));
     size_t n = 0, j = 0;
     for (size_t i = 0; i < o->nsvcs; i++) {

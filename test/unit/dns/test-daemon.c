@@ -59,6 +59,9 @@ static const bad_case bad[] = {
     {"threads", NULL, -2, "invalid value \"-2\" for --dns-threads"},
     {"threads", NULL, 1000, "invalid value \"1000\" for --dns-threads"},
     {"resolv", "", 0, "no upstream resolvers: set --dns-upstream or --dns-resolv-conf"},
+    {"health", "8080", 0,
+     "invalid value \"8080\" for --dns-health-address: want ip:port or [ip6]:port"},
+    {"health", "localhost:8080", 0, "for --dns-health-address"},
 };
 
 static void apply(dns_daemon_config *cfg, const bad_case *c)
@@ -81,6 +84,8 @@ static void apply(dns_daemon_config *cfg, const bad_case *c)
         cfg->threads = c->num;
     else if (strcmp(c->field, "resolv") == 0)
         cfg->resolv_conf = c->value;
+    else if (strcmp(c->field, "health") == 0)
+        cfg->health_address = c->value;
 }
 
 KT_TEST(dns_daemon, bad_values_name_the_flag)
