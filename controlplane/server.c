@@ -9,6 +9,7 @@
 
 #include "controlplane/apiserver.h"
 #include "controlplane/compactor.h"
+#include "controlplane/ctl-manager.h"
 #include "controlplane/objmeta.h"
 #include "controlplane/pki.h"
 #include "controlplane/store.h"
@@ -151,8 +152,16 @@ int kn_server_run(const kn_server_opts *o, kn_error **err)
         KN_INFO("server", "serving on https://%s:%d (kubeconfig %s/admin.kubeconfig)",
                 o->bind_address, kn_apiserver_port(api), o->data_dir);
         kn_compactor *compactor = kn_compactor_start(st, o->compact_interval_s);
-        wait_for_signal();
-        KN_INFO("server", "stopping on signal %d", (int)stop_signal);
+        kn_ctl_manager *cm = NULL;
+        kn_ctl_manager_opts co = {.data_dir = o->data_dir,
+                                  .bind_address = o->bind_address,
+                                  .port = kn_apiserver_port(api)};
+        r = kn_ctl_manager_start(&co, &cm, err);
+        if (r == 0) {
+            wait_for_signal();
+            KN_INFO("server", "stopping on signal %d", (int)stop_signal);
+            kn_ctl_manager_stop(cm);
+        }
         kn_compactor_stop(compactor);
         kn_apiserver_stop(api);
     }

@@ -1,0 +1,145 @@
+/* ctl-manager.c - identity, client, shared informers and the start/stop
+ * order of the controllers. */
+#include "controlplane/ctl-manager.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api-client/kubeconfig.h"
+#include "api-client/rest.h"
+#include "controlplane/ctl-internal.h"
+#include "controlplane/pki.h"
+#include "lib/cleanup.h"
+#include "lib/duration.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+
+#define SYNC_TIMEOUT (120 * KN_NSEC_PER_SEC)
+
+static const kn_ctl_def *const controllers[] = {
+    &kn_ctl_scheduler,
+};
+
+#define NCONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
+
+struct kn_ctl_manager {
+    kn_ctl_ctx ctx;
+    void *self[NCONTROLLERS];
+    size_t started;
+};
+
+/* The controller manager's client certificate, issued once. */
+static int ensure_identity(const char *dir, kn_error **err)
+{
+    cleanup_free char *crt = xasprintf("%s/controller-manager.crt", dir);
+    cleanup_free char *key = xasprintf("%s/controller-manager.key", dir);
+    if (access(crt, R_OK) == 0 && access(key, R_OK) == 0)
+        return 0;
+    static const char *const orgs[] = {"system:masters", NULL};
+    if (kn_pki_issue_client(dir, "system:kube-controller-manager", orgs, crt, key, err) < 0)
+        return kn_error_wrap(err, "issue the controller manager's certificate");
+    return 0;
+}
+
+static char *server_url(const kn_ctl_manager_opts *o)
+{
+    const char *a = o->bind_address ? o->bind_address : "127.0.0.1";
+    if (!*a || strcmp(a, "0.0.0.0") == 0 || strcmp(a, "::") == 0)
+        a = "127.0.0.1";
+    return strchr(a, ':') ? xasprintf("https://[%s]:%d", a, o->port)
+                          : xasprintf("https://%s:%d", a, o->port);
+}
+
+static int new_client(const kn_ctl_manager_opts *o, kc_client **out, kn_error **err)
+{
+    cleanup_free char *url = server_url(o);
+    cleanup_free char *doc = xasprintf(
+        "{\"apiVersion\":\"v1\",\"kind\":\"Config\",\"clusters\":[{\"name\":\"knode\","
+        "\"cluster\":{\"server\":\"%s\",\"certificate-authority\":\"ca.crt\"}}],\"users\":"
+        "[{\"name\":\"controller-manager\",\"user\":{\"client-certificate\":"
+        "\"controller-manager.crt\",\"client-key\":\"controller-manager.key\"}}],\"contexts\":"
+        "[{\"name\":\"controller-manager\",\"context\":{\"cluster\":\"knode\",\"user\":"
+        "\"controller-manager\"}}],\"current-context\":\"controller-manager\"}",
+        url);
+    cleanup_free char *name = xasprintf("%s/controller-manager.kubeconfig", o->data_dir);
+    kc_config *cfg = NULL;
+    if (kc_config_load_data(doc, strlen(doc), name, NULL, &cfg, err) < 0)
+        return -1;
+    kc_client_options co = {.qps = 200, .burst = 400, .user_agent = "knode/controller-manager"};
+    int r = kc_client_new(cfg, &co, out, err);
+    kc_config_free(cfg);
+    return r;
+}
+
+static void tunables(const kn_ctl_manager_opts *o, kn_ctl_tunables *t)
+{
+    t->node_monitor_grace_ns = o->node_monitor_grace_ns;
+    const char *env = getenv("KNODE_NODE_MONITOR_GRACE_PERIOD");
+    if (!t->node_monitor_grace_ns && env &&
+        kn_duration_parse(env, &t->node_monitor_grace_ns, NULL) < 0)
+        t->node_monitor_grace_ns = 0;
+    if (t->node_monitor_grace_ns <= 0)
+        t->node_monitor_grace_ns = 40 * KN_NSEC_PER_SEC;
+    t->node_monitor_period_ns =
+        o->node_monitor_period_ns > 0 ? o->node_monitor_period_ns : 5 * KN_NSEC_PER_SEC;
+    if (t->node_monitor_period_ns > t->node_monitor_grace_ns / 4)
+        t->node_monitor_period_ns = t->node_monitor_grace_ns / 4;
+}
+
+static int start_all(kn_ctl_manager *m, kn_error **err)
+{
+    for (size_t i = 0; i < NCONTROLLERS; i++)
+        m->self[i] = controllers[i]->create(&m->ctx);
+    if (kc_informer_factory_start(m->ctx.factory, err) < 0)
+        return kn_error_wrap(err, "start informers");
+    if (!kc_informer_factory_wait_synced(m->ctx.factory, SYNC_TIMEOUT))
+        return kn_error_set(err, KN_ETIMEDOUT, "informers did not sync");
+    for (; m->started < NCONTROLLERS; m->started++) {
+        const kn_ctl_def *d = controllers[m->started];
+        if (d->start(m->self[m->started], err) < 0)
+            return kn_error_wrap(err, "start %s", d->name);
+    }
+    return 0;
+}
+
+int kn_ctl_manager_start(const kn_ctl_manager_opts *o, kn_ctl_manager **out, kn_error **err)
+{
+    if (ensure_identity(o->data_dir, err) < 0)
+        return -1;
+    kn_ctl_manager *m = xcalloc(1, sizeof(*m));
+    pthread_mutex_init(&m->ctx.lock, NULL);
+    tunables(o, &m->ctx.tun);
+    if (new_client(o, &m->ctx.client, err) < 0) {
+        kn_ctl_manager_stop(m);
+        return kn_error_wrap(err, "controller manager");
+    }
+    m->ctx.factory = kc_informer_factory_new(m->ctx.client);
+    m->ctx.recorder = kn_ctl_recorder_new(m->ctx.client);
+    if (start_all(m, err) < 0) {
+        kn_ctl_manager_stop(m);
+        return kn_error_wrap(err, "controller manager");
+    }
+    KN_INFO("controller-manager", "started %zu controllers", NCONTROLLERS);
+    *out = m;
+    return 0;
+}
+
+void kn_ctl_manager_stop(kn_ctl_manager *m)
+{
+    if (!m)
+        return;
+    for (size_t i = m->started; i-- > 0;)
+        controllers[i]->stop(m->self[i]);
+    kc_informer_factory_free(m->ctx.factory);
+    for (size_t i = NCONTROLLERS; i-- > 0;) {
+        if (m->self[i])
+            controllers[i]->destroy(m->self[i]);
+    }
+    kn_ctl_recorder_free(m->ctx.recorder);
+    kc_client_free(m->ctx.client);
+    pthread_mutex_destroy(&m->ctx.lock);
+    free(m);
+}

@@ -1,0 +1,40 @@
+/* ctl-manager.h - the scheduler and the core controllers of `knode server`
+ * (kube-scheduler and kube-controller-manager in one component).
+ *
+ * They reach the API server only through api-client, over loopback HTTPS
+ * with their own client certificate (<data-dir>/controller-manager.crt, CN
+ * system:kube-controller-manager, O system:masters, issued from the cluster
+ * CA on first start), like any other client. One shared informer per
+ * resource feeds every controller. Running: the scheduler, ReplicaSet,
+ * Deployment, EndpointSlice, Endpoints, ServiceAccount, Namespace, garbage
+ * collector, node lifecycle and taint eviction controllers. */
+#ifndef KNODE_CONTROLPLANE_CTL_MANAGER_H
+#define KNODE_CONTROLPLANE_CTL_MANAGER_H
+
+#include <stdint.h>
+
+#include "lib/error.h"
+
+typedef struct kn_ctl_manager kn_ctl_manager;
+
+typedef struct kn_ctl_manager_opts {
+    const char *data_dir;     /* the pki.h layout: ca.crt, ca.key */
+    const char *bind_address; /* of the API server; wildcard: 127.0.0.1 is used */
+    int port;                 /* of the API server */
+    /* --node-monitor-grace-period: a node whose Lease and status did not
+     * change for this long is NotReady/Unknown. 0: the environment variable
+     * KNODE_NODE_MONITOR_GRACE_PERIOD (a duration such as "40s") or 40 s. */
+    int64_t node_monitor_grace_ns;
+    /* --node-monitor-period. 0: 5 s, at most a quarter of the grace period. */
+    int64_t node_monitor_period_ns;
+} kn_ctl_manager_opts;
+
+/* Issues the client certificate if missing, connects, starts the shared
+ * informers, waits for their first lists and starts every controller.
+ * Returns 0 and *out, or negative with err. */
+int kn_ctl_manager_start(const kn_ctl_manager_opts *opts, kn_ctl_manager **out, kn_error **err);
+
+/* Stops the controllers and informers and frees everything. NULL is ignored. */
+void kn_ctl_manager_stop(kn_ctl_manager *m);
+
+#endif

@@ -1,0 +1,449 @@
+/* test-controllers.c - the scheduler and controllers of `knode server`,
+ * driven with real kubectl against fake Node objects. The test stands in
+ * for the kubelets: a thread renews the nodes' Leases, reports the pods
+ * bound to them Running and Ready (with a pod IP) through the status
+ * subresource, and confirms graceful deletions with grace period 0. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "api-client/kubeconfig.h"
+#include "api-client/lease.h"
+#include "api-client/rest.h"
+#include "lib/cleanup.h"
+#include "lib/json.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+#include "test/runner/kt.h"
+
+#define KUBECTL_DIR "/usr/lib/google-cloud-sdk/bin"
+#define MAX_NODES 8
+#define WAIT_S 90 /* deadline for an eventual outcome; never a performance bound */
+
+typedef struct cluster {
+    pid_t pid;
+    int port;
+    char dir[300];
+    char kubeconfig[340];
+    kc_client *c;
+    pthread_t kubelet;
+    bool kubelet_running;
+    pthread_mutex_t lock;
+    char nodes[MAX_NODES][32]; /* nodes whose "kubelet" is alive */
+    bool alive[MAX_NODES];
+    int nnodes;
+    int next_ip;
+    volatile int stop;
+} cluster;
+
+/* ---- the server ------------------------------------------------------------------ */
+
+static char *knode_path(void)
+{
+    char self[512];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    KT_ASSERT(n > 0);
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    return xasprintf("%s/knode", self);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    KT_ASSERT(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static char *sh(const char *cmd, int *status)
+{
+    FILE *p = popen(cmd, "r");
+    KT_ASSERT(p != NULL);
+    kn_buf b = KN_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        kn_buf_append(&b, chunk, n);
+    int st = pclose(p);
+    if (status)
+        *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return kn_buf_steal(&b);
+}
+
+static void stop_kubelet(cluster *cl)
+{
+    if (cl->kubelet_running) {
+        cl->stop = 1;
+        pthread_join(cl->kubelet, NULL);
+        cl->kubelet_running = false;
+    }
+}
+
+static void stop_cluster(void *arg)
+{
+    cluster *cl = arg;
+    stop_kubelet(cl);
+    if (cl->pid > 0) {
+        kill(cl->pid, SIGTERM);
+        waitpid(cl->pid, NULL, 0);
+        cl->pid = 0;
+    }
+    kc_client_free(cl->c);
+    cl->c = NULL;
+}
+
+/* Stops the server and checks it exited cleanly: status 0 and, in
+ * sanitizer builds, no report in its log. */
+static void finish_cluster(cluster *cl)
+{
+    stop_kubelet(cl);
+    KT_ASSERT(cl->pid > 0);
+    kill(cl->pid, SIGTERM);
+    int st = 0;
+    waitpid(cl->pid, &st, 0);
+    cl->pid = 0;
+    cleanup_free char *cmd = xasprintf("grep -E -A30 'Sanitizer|runtime error' %s/server.log",
+                                       kt_tmpdir());
+    cleanup_free char *report = sh(cmd, NULL);
+    KT_ASSERT_MSG(report[0] == '\0', "knode server: %s", report);
+    KT_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "knode server exited with %d", st);
+    stop_cluster(cl);
+}
+
+static bool ready(const cluster *cl)
+{
+    cleanup_free char *cmd = xasprintf(
+        "curl -sk --cert %s/admin.crt --key %s/admin.key https://127.0.0.1:%d/readyz 2>&1", cl->dir,
+        cl->dir, cl->port);
+    cleanup_free char *out = sh(cmd, NULL);
+    return strcmp(out, "ok") == 0;
+}
+
+/* Starts `knode server`; grace is the node monitor grace period or NULL. */
+static void start_cluster(cluster *cl, const char *grace)
+{
+    cleanup_free char *knode = knode_path();
+    cl->port = free_port();
+    snprintf(cl->dir, sizeof(cl->dir), "%s/data", kt_tmpdir());
+    snprintf(cl->kubeconfig, sizeof(cl->kubeconfig), "%s/admin.kubeconfig", cl->dir);
+    pthread_mutex_init(&cl->lock, NULL);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cl->port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *log = xasprintf("%s/server.log", kt_tmpdir());
+        KT_ASSERT(freopen(log, "a", stderr) != NULL);
+        if (grace)
+            setenv("KNODE_NODE_MONITOR_GRACE_PERIOD", grace, 1);
+        execl(knode, knode, "server", "--data-dir", cl->dir, "--bind-address", "127.0.0.1",
+              "--secure-port", port, "-v", "2", (char *)NULL);
+        _exit(127);
+    }
+    cl->pid = pid;
+    kt_on_cleanup(stop_cluster, cl);
+    for (int i = 0; i < 400 && !ready(cl); i++)
+        usleep(50000);
+    KT_ASSERT_MSG(ready(cl), "knode server did not become ready on port %d", cl->port);
+    kn_error *err = NULL;
+    kc_config *cfg = NULL;
+    const char *paths[] = {cl->kubeconfig};
+    KT_ASSERT_OK(kc_config_load_files(paths, 1, true, NULL, &cfg, &err), err);
+    KT_ASSERT_OK(kc_client_new(cfg, NULL, &cl->c, &err), err);
+    kc_config_free(cfg);
+}
+
+static char *kubectl_v(const cluster *cl, const char *version, const char *args, int *status)
+{
+    cleanup_free char *bin =
+        version ? xasprintf(KUBECTL_DIR "/kubectl.%s", version) : xstrdup("kubectl");
+    cleanup_free char *cmd = xasprintf("%s --kubeconfig %s %s 2>&1", bin, cl->kubeconfig, args);
+    return sh(cmd, status);
+}
+
+static char *kubectl(const cluster *cl, const char *args)
+{
+    return kubectl_v(cl, NULL, args, NULL);
+}
+
+static void kubectl_ok(const cluster *cl, const char *args)
+{
+    int st;
+    cleanup_free char *out = kubectl_v(cl, NULL, args, &st);
+    KT_ASSERT_MSG(st == 0, "kubectl %s failed (%d): %s", args, st, out);
+}
+
+static char *write_file(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", kt_tmpdir(), name);
+    FILE *f = fopen(path, "w");
+    KT_ASSERT(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void apply(const cluster *cl, const char *name, const char *yaml)
+{
+    cleanup_free char *path = write_file(name, yaml);
+    cleanup_free char *args = xasprintf("apply -f %s", path);
+    kubectl_ok(cl, args);
+}
+
+/* Polls `kubectl args` until its output contains want (or, with negate,
+ * no longer contains it). */
+static char *wait_kubectl(const cluster *cl, const char *args, const char *want, bool negate)
+{
+    char *out = NULL;
+    for (int i = 0; i < WAIT_S * 4; i++) {
+        free(out);
+        out = kubectl(cl, args);
+        if ((strstr(out, want) != NULL) != negate)
+            return out;
+        usleep(250000);
+    }
+    KT_FAIL("kubectl %s: still %s\"%s\": %s", args, negate ? "contains " : "without ", want, out);
+}
+
+/* ---- fake nodes and their "kubelet" --------------------------------------------------- */
+
+/* Creates a Ready node with the given allocatable cpu, labels and taints
+ * (JSON, may be NULL). */
+static void add_node(cluster *cl, const char *name, const char *cpu, const char *labels,
+                     const char *taints)
+{
+    char now[32];
+    time_t t = time(NULL);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    cleanup_free char *doc = xasprintf(
+        "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\",\"labels\":%s},"
+        "\"spec\":{\"taints\":%s},\"status\":{\"capacity\":{\"cpu\":\"%s\",\"memory\":\"8Gi\","
+        "\"pods\":\"110\"},\"allocatable\":{\"cpu\":\"%s\",\"memory\":\"8Gi\",\"pods\":\"110\"},"
+        "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\","
+        "\"message\":\"kubelet is posting ready status\",\"lastHeartbeatTime\":\"%s\","
+        "\"lastTransitionTime\":\"%s\"}]}}",
+        name, labels ? labels : "{}", taints ? taints : "[]", cpu, cpu, now, now);
+    cJSON *node = NULL, *created = NULL;
+    kn_error *err = NULL;
+    KT_ASSERT_OK(kn_json_parse(doc, strlen(doc), 0, &node, &err), err);
+    KT_ASSERT_OK(kc_create(cl->c, &kc_res_nodes, NULL, node, &created, &err), err);
+    /* the kubelet reports status through the status subresource */
+    cJSON_ReplaceItemInObject(created, "status",
+                              cJSON_Duplicate(cJSON_GetObjectItem(node, "status"), 1));
+    KT_ASSERT_OK(kc_update(cl->c, &kc_res_nodes, NULL, "status", created, NULL, &err), err);
+    cJSON_Delete(node);
+    cJSON_Delete(created);
+    pthread_mutex_lock(&cl->lock);
+    KT_ASSERT(cl->nnodes < MAX_NODES);
+    snprintf(cl->nodes[cl->nnodes], sizeof(cl->nodes[0]), "%s", name);
+    cl->alive[cl->nnodes++] = true;
+    pthread_mutex_unlock(&cl->lock);
+}
+
+/* Makes node's "kubelet" stop (lease no longer renewed, pods untouched). */
+__attribute__((unused)) static void kill_node(cluster *cl, const char *name)
+{
+    pthread_mutex_lock(&cl->lock);
+    for (int i = 0; i < cl->nnodes; i++) {
+        if (strcmp(cl->nodes[i], name) == 0)
+            cl->alive[i] = false;
+    }
+    pthread_mutex_unlock(&cl->lock);
+}
+
+static void renew_lease(cluster *cl, const char *node)
+{
+    kc_lease_options o = {
+        .ns = "kube-node-lease", .name = node, .holder = node, .duration_s = 40, .force = true};
+    bool held;
+    kn_error *err = NULL;
+    if (kc_lease_acquire(cl->c, &o, &held, NULL, &err) < 0)
+        fprintf(stderr, "lease %s: %s\n", node, kn_error_msg(err));
+    kn_error_free(&err);
+}
+
+static const char *str(const cJSON *o, const char *path)
+{
+    const char *s = NULL;
+    kn_json_get_string_opt(o, path, NULL, &s, NULL);
+    return s;
+}
+
+static bool pod_ready(const cJSON *pod)
+{
+    const cJSON *c, *conds = NULL;
+    kn_json_get_array_opt(pod, "status.conditions", &conds, NULL);
+    cJSON_ArrayForEach(c, conds)
+    {
+        if (strcmp(str(c, "type") ? str(c, "type") : "", "Ready") == 0)
+            return strcmp(str(c, "status") ? str(c, "status") : "", "True") == 0;
+    }
+    return false;
+}
+
+/* Reports a pod Running and Ready with a fresh pod IP. */
+static void run_pod(cluster *cl, const cJSON *pod)
+{
+    char now[32];
+    time_t t = time(NULL);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    int ip = ++cl->next_ip;
+    cleanup_free char *patch = xasprintf(
+        "{\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.%d.%d\",\"podIPs\":[{\"ip\":"
+        "\"10.244.%d.%d\"}],\"hostIP\":\"192.0.2.1\",\"startTime\":\"%s\",\"conditions\":["
+        "{\"type\":\"Initialized\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
+        "{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
+        "{\"type\":\"ContainersReady\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"},"
+        "{\"type\":\"PodScheduled\",\"status\":\"True\",\"lastTransitionTime\":\"%s\"}]}}",
+        ip / 250, ip % 250 + 1, ip / 250, ip % 250 + 1, now, now, now, now, now);
+    kn_error *err = NULL;
+    if (kc_patch(cl->c, &kc_res_pods, str(pod, "metadata.namespace"), str(pod, "metadata.name"),
+                 "status", KC_PATCH_STRATEGIC, patch, NULL, &err) < 0)
+        fprintf(stderr, "run pod %s: %s\n", str(pod, "metadata.name"), kn_error_msg(err));
+    kn_error_free(&err);
+}
+
+static void kubelet_sync_node(cluster *cl, const char *node)
+{
+    renew_lease(cl, node);
+    cleanup_free char *field = xasprintf("spec.nodeName=%s", node);
+    kc_list_options lo = {.field_selector = field};
+    cJSON *list = NULL;
+    kn_error *err = NULL;
+    if (kc_list_all(cl->c, &kc_res_pods, NULL, &lo, &list, &err) < 0) {
+        kn_error_free(&err);
+        return;
+    }
+    const cJSON *pod;
+    cJSON_ArrayForEach(pod, cJSON_GetObjectItem(list, "items"))
+    {
+        if (str(pod, "metadata.deletionTimestamp")) {
+            kc_delete_options o = {.grace_period_seconds = 0};
+            kc_delete(cl->c, &kc_res_pods, str(pod, "metadata.namespace"),
+                      str(pod, "metadata.name"), &o, NULL, &err);
+            kn_error_free(&err);
+        } else if (!pod_ready(pod)) {
+            run_pod(cl, pod);
+        }
+    }
+    cJSON_Delete(list);
+}
+
+static void *kubelet_main(void *arg)
+{
+    cluster *cl = arg;
+    while (!cl->stop) {
+        char live[MAX_NODES][32];
+        int n = 0;
+        pthread_mutex_lock(&cl->lock);
+        for (int i = 0; i < cl->nnodes; i++) {
+            if (cl->alive[i])
+                memcpy(live[n++], cl->nodes[i], sizeof(live[0]));
+        }
+        pthread_mutex_unlock(&cl->lock);
+        for (int i = 0; i < n; i++)
+            kubelet_sync_node(cl, live[i]);
+        usleep(300000);
+    }
+    return NULL;
+}
+
+static void start_kubelet(cluster *cl)
+{
+    KT_ASSERT(pthread_create(&cl->kubelet, NULL, kubelet_main, cl) == 0);
+    cl->kubelet_running = true;
+}
+
+/* ---- scheduler ------------------------------------------------------------------------ */
+
+static const char big_pod[] =
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: big\nspec:\n  containers:\n"
+    "  - name: c\n    image: localhost/busybox:1.36\n    resources:\n"
+    "      requests: {cpu: \"2\"}\n";
+
+KT_TEST_TIMEOUT(controllers, unschedulable_pod_gets_condition_and_event, 180)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "small", "1", NULL, NULL);
+    const char *taint = "[{\"key\":\"dedicated\",\"value\":\"infra\",\"effect\":\"NoSchedule\"}]";
+    add_node(&cl, "infra-1", "4", NULL, taint);
+    add_node(&cl, "infra-2", "4", NULL, taint);
+    apply(&cl, "big.yaml", big_pod);
+    cleanup_free char *cond = wait_kubectl(
+        &cl, "get pod big -o jsonpath='{.status.conditions[?(@.type==\"PodScheduled\")].reason}'",
+        "Unschedulable", false);
+    cleanup_free char *msg = kubectl(
+        &cl, "get pod big -o jsonpath='{.status.conditions[?(@.type==\"PodScheduled\")].message}'");
+    static const char want[] = "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had "
+                               "untolerated taint {dedicated: infra}.";
+    KT_ASSERT_STREQ(msg, want);
+    cleanup_free char *ev = wait_kubectl(&cl,
+                                         "get events --field-selector involvedObject.name=big -o "
+                                         "jsonpath='{.items[*].reason}: {.items[*].message}'",
+                                         "FailedScheduling", false);
+    KT_ASSERT_CONTAINS(ev, want);
+    cleanup_free char *node = kubectl(&cl, "get pod big -o jsonpath='{.spec.nodeName}'");
+    KT_ASSERT_STREQ(node, "");
+
+    /* a node that fits appears: the pod is retried at once and bound there */
+    add_node(&cl, "large", "8", NULL, NULL);
+    cleanup_free char *bound =
+        wait_kubectl(&cl, "get pod big -o jsonpath='{.spec.nodeName}'", "large", false);
+    KT_ASSERT_STREQ(bound, "large");
+    cleanup_free char *sched = wait_kubectl(
+        &cl,
+        "get events --field-selector involvedObject.name=big -o jsonpath='{.items[*].message}'",
+        "Successfully assigned", false);
+    KT_ASSERT_CONTAINS(sched, "Successfully assigned default/big to large");
+    finish_cluster(&cl);
+}
+
+static const char placed_pods[] =
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: on-ssd\nspec:\n  nodeSelector: {disk: ssd}\n"
+    "  containers:\n  - {name: c, image: localhost/busybox:1.36}\n---\n"
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: not-a\nspec:\n  affinity:\n"
+    "    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n"
+    "        nodeSelectorTerms:\n        - matchExpressions:\n"
+    "          - {key: zone, operator: NotIn, values: [a]}\n"
+    "          - {key: disk, operator: DoesNotExist}\n"
+    "  containers:\n  - {name: c, image: localhost/busybox:1.36}\n---\n"
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: port-1\nspec:\n  nodeSelector: {zone: a}\n"
+    "  containers:\n  - name: c\n    image: localhost/busybox:1.36\n"
+    "    ports: [{containerPort: 80, hostPort: 8080}]\n---\n"
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: port-2\nspec:\n  nodeSelector: {zone: a}\n"
+    "  containers:\n  - name: c\n    image: localhost/busybox:1.36\n"
+    "    ports: [{containerPort: 80, hostPort: 8080}]\n";
+
+KT_TEST_TIMEOUT(controllers, scheduler_honours_selectors_affinity_and_ports, 180)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "a-ssd", "4", "{\"zone\":\"a\",\"disk\":\"ssd\"}", NULL);
+    add_node(&cl, "a-hdd", "4", "{\"zone\":\"a\"}", NULL);
+    add_node(&cl, "b-plain", "4", "{\"zone\":\"b\"}", NULL);
+    start_kubelet(&cl);
+    apply(&cl, "pods.yaml", placed_pods);
+    cleanup_free char *ssd =
+        wait_kubectl(&cl, "get pod on-ssd -o jsonpath='{.spec.nodeName}'", "a-", false);
+    KT_ASSERT_STREQ(ssd, "a-ssd");
+    cleanup_free char *b =
+        wait_kubectl(&cl, "get pod not-a -o jsonpath='{.spec.nodeName}'", "b-", false);
+    KT_ASSERT_STREQ(b, "b-plain");
+    /* two pods want host port 8080 in zone a: one per node */
+    cleanup_free char *p1 =
+        wait_kubectl(&cl, "get pod port-1 -o jsonpath='{.spec.nodeName}'", "a-", false);
+    cleanup_free char *p2 =
+        wait_kubectl(&cl, "get pod port-2 -o jsonpath='{.spec.nodeName}'", "a-", false);
+    KT_ASSERT_MSG(strcmp(p1, p2) != 0, "both host-port pods on %s", p1);
+    finish_cluster(&cl);
+}
