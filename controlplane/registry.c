@@ -10,6 +10,7 @@
 
 #include "controlplane/admission.h"
 #include "controlplane/apiserver-internal.h"
+#include "controlplane/kproto.h"
 #include "controlplane/objmeta.h"
 #include "controlplane/smpatch.h"
 #include "controlplane/table.h"
@@ -327,6 +328,8 @@ static int decode_body(kn_http_request *req, cJSON **out, kn_error **err)
 {
     kn_yaml_docs docs = {0};
     const char *ctype = kn_http_header(req, "Content-Type");
+    if (kn_kproto_is_media_type(ctype))
+        return kn_kproto_decode(req->body.data, req->body.len, out, err);
     if (ctype && strstr(ctype, "protobuf"))
         return kn_error_set(err, KN_EMEDIATYPE,
                             "the body of the request was in an unknown format - accepted media "
