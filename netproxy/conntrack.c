@@ -151,7 +151,8 @@ np_ct_plan *np_ct_plan_build(const np_model *old, const np_model *new, const np_
     }
     fl_free(&before);
     p->nnode_ips = nnode_ips < NP_MAX_NODE_IPS ? nnode_ips : NP_MAX_NODE_IPS;
-    memcpy(p->node_ips, node_ips, p->nnode_ips * sizeof(*node_ips));
+    if (p->nnode_ips)
+        memcpy(p->node_ips, node_ips, p->nnode_ips * sizeof(*node_ips));
     return p;
 }
 

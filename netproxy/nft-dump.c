@@ -341,7 +341,8 @@ static int cmp_raw(const void *a, const void *b)
 static void pair_intervals(elem_dump *d, np_set *s)
 {
     size_t len = np_addr_len(d->family);
-    qsort(d->v, d->n, sizeof(*d->v), cmp_raw);
+    if (d->n > 1)
+        qsort(d->v, d->n, sizeof(*d->v), cmp_raw);
     np_elem cur;
     bool open = false;
     for (size_t i = 0; i < d->n; i++) {
@@ -431,8 +432,10 @@ int np__dump(np_nft *n, int family, np_ruleset **out, kn_error **err)
         np_ruleset_free(rs);
         return -KN_EIO;
     }
-    qsort(rs->sets, rs->nsets, sizeof(*rs->sets), cmp_set_q);
-    qsort(rs->chains, rs->nchains, sizeof(*rs->chains), cmp_chain_q);
+    if (rs->nsets > 1)
+        qsort(rs->sets, rs->nsets, sizeof(*rs->sets), cmp_set_q);
+    if (rs->nchains > 1)
+        qsort(rs->chains, rs->nchains, sizeof(*rs->chains), cmp_chain_q);
     *out = rs;
     return 1;
 }

@@ -607,7 +607,11 @@ static void wait_first_sync(void)
         }
         KT_ASSERT_MSG(code == 503 || code == 0, "healthz answered %d: %s", code, body);
         KT_ASSERT_MSG(now_s() < end, "no first sync; last healthz %d: %s", code, body);
-        KT_ASSERT_MSG(waitpid(T.proxy, NULL, WNOHANG) == 0, "knode proxy exited");
+        if (waitpid(T.proxy, NULL, WNOHANG) != 0) {
+            T.proxy = 0;
+            cleanup_free char *log = capture(NULL, "tail -20 %s/proxy.log", T.dir);
+            KT_FAIL("knode proxy exited:\n%s", log);
+        }
         usleep(100000);
     }
 }
@@ -636,11 +640,25 @@ static void cluster_up(char *vip, int *node_port)
     wait_first_sync();
 }
 
+/* SIGTERM: a clean stop (exit 0, nothing a sanitizer reported). */
+static void stop_proxy_cleanly(void)
+{
+    int status = 0;
+    kill(T.proxy, SIGTERM);
+    KT_ASSERT(waitpid(T.proxy, &status, 0) == T.proxy);
+    T.proxy = 0;
+    cleanup_free char *log = capture(NULL, "cat %s/proxy.log", T.dir);
+    KT_ASSERT_MSG(!strstr(log, "runtime error") && !strstr(log, "Sanitizer"),
+                  "sanitizer report in the proxy log:\n%s", log);
+    KT_ASSERT_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "knode proxy exit status %d",
+                  status);
+}
+
 static void cluster_down(void)
 {
     cleanup_free char *tables = capture(NULL, "ip netns exec %s nft list tables", T.node);
     KT_ASSERT_CONTAINS(tables, "table ip knode-proxy");
-    stop_pid(&T.proxy, SIGTERM);
+    stop_proxy_cleanly();
     topo_down(NULL);
     root_tables_empty();
 }
