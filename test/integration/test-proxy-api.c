@@ -654,11 +654,21 @@ static void stop_proxy_cleanly(void)
                   status);
 }
 
-static void cluster_down(void)
+/* Stops the proxy (its tables stay), optionally runs `knode proxy
+ * --cleanup` (they go), and removes everything. */
+static void cluster_down(bool cleanup)
 {
     cleanup_free char *tables = capture(NULL, "ip netns exec %s nft list tables", T.node);
     KT_ASSERT_CONTAINS(tables, "table ip knode-proxy");
     stop_proxy_cleanly();
+    cleanup_free char *still = capture(NULL, "ip netns exec %s nft list tables", T.node);
+    KT_ASSERT_STREQ(still, tables);
+    if (cleanup) {
+        cleanup_free char *knode = knode_path();
+        KT_ASSERT_EQ(run("ip netns exec %s %s proxy --cleanup 2>/dev/null", T.node, knode), 0);
+        cleanup_free char *none = capture(NULL, "ip netns exec %s nft list tables", T.node);
+        KT_ASSERT_STREQ(none, "");
+    }
     topo_down(NULL);
     root_tables_empty();
 }
@@ -707,7 +717,7 @@ KT_TEST_TIMEOUT(proxy_api, clusterip_nodeport_scale, 240)
     KT_ASSERT(metric("knode_proxy_endpoints") == 3);
     KT_ASSERT(metric("kubeproxy_sync_proxy_rules_nftables_sync_failures_total") == 0);
     KT_ASSERT(metric("kubeproxy_sync_partial_proxy_rules_duration_seconds_count") >= 2);
-    cluster_down();
+    cluster_down(true);
 }
 
 /* ---- UDP ---- */
@@ -807,7 +817,7 @@ KT_TEST_TIMEOUT(proxy_api, udp_conntrack_cleanup, 240)
     KT_ASSERT_EQ(ct_entries(vip, gone_ip), 0);
     KT_ASSERT(metric("knode_proxy_conntrack_deleted_total") >= 1);
     close(ctl);
-    cluster_down();
+    cluster_down(false);
 }
 
 /* ---- restarts ---- */
@@ -905,5 +915,5 @@ KT_TEST_TIMEOUT(proxy_api, kill9_restart_reconciles, 240)
     expect_pods(T.client, vip, 80, TWO, "changed while the proxy was dead");
     assert_echo(ctl, "after the second restart");
     close(ctl);
-    cluster_down();
+    cluster_down(false);
 }
