@@ -190,15 +190,18 @@ void np_http_stop(np_http *h)
 static void health_body(np_http_status *st, bool healthz, np_http_reply *out)
 {
     int64_t last = 0, now = 0;
-    bool ok = np_health_check(st->health, &last, &now);
+    bool eligible = np_health_node_eligible(st->health);
+    bool ok = np_health_check(st->health, &last, &now) && (eligible || !healthz);
     char lbuf[64], nbuf[64];
     np_format_go_time(last, lbuf, sizeof(lbuf));
     np_format_go_time(now, nbuf, sizeof(nbuf));
     out->status = ok ? 200 : 503;
     out->content_type = "application/json";
     kn_buf_appendf(&out->body, "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\"", lbuf, nbuf);
-    /* no Node watch yet: the node is always eligible */
-    kn_buf_append_str(&out->body, healthz ? ", \"nodeEligible\": true}" : "}");
+    if (healthz)
+        kn_buf_appendf(&out->body, ", \"nodeEligible\": %s}", eligible ? "true" : "false");
+    else
+        kn_buf_append_str(&out->body, "}");
     np_metrics *m = st->metrics;
     pthread_mutex_lock(&m->mu);
     uint64_t *counter =

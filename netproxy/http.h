@@ -3,7 +3,9 @@
  *
  *   --healthz-bind-address (default 0.0.0.0:10256):
  *       /healthz  200 or 503 with {"lastUpdated": "...","currentTime": "...",
- *                 "nodeEligible": true}
+ *                 "nodeEligible": true}; 503 also while the Node is being
+ *                 deleted (deletionTimestamp, or the cluster autoscaler's
+ *                 ToBeDeletedByClusterAutoscaler taint)
  *       /livez    200 or 503 with {"lastUpdated": "...","currentTime": "..."}
  *   --metrics-bind-address (default 127.0.0.1:10249):
  *       /metrics  Prometheus text; /healthz "ok"; /proxyMode the mode name

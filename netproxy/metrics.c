@@ -147,6 +147,23 @@ void np_health_init(np_health *h, kn_clock *clock, int64_t timeout_ns)
     h->clock = clock;
     h->timeout = timeout_ns;
     h->wall_off = kn_time_wall_ns() - kn_clock_now(clock);
+    /* eligible while starting, until the Node says otherwise (kube-proxy) */
+    h->node_eligible = true;
+}
+
+void np_health_set_node_eligible(np_health *h, bool eligible)
+{
+    pthread_mutex_lock(&h->mu);
+    h->node_eligible = eligible;
+    pthread_mutex_unlock(&h->mu);
+}
+
+bool np_health_node_eligible(np_health *h)
+{
+    pthread_mutex_lock(&h->mu);
+    bool e = h->node_eligible;
+    pthread_mutex_unlock(&h->mu);
+    return e;
 }
 
 void np_health_destroy(np_health *h)

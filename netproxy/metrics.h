@@ -67,11 +67,12 @@ void np_metrics_render(np_metrics *m, const char *mode, kn_buf *out);
  * change (or failed sync) has waited longer than timeout. */
 typedef struct np_health {
     pthread_mutex_t mu;
-    kn_clock *clock;  /* monotonic scale */
-    int64_t timeout;  /* ns; kube-proxy: 2 x --sync-period */
-    int64_t last_ok;  /* monotonic ns of the last successful sync, 0: none */
-    int64_t pending;  /* oldest change not applied yet, 0: none */
-    int64_t wall_off; /* wall - monotonic at init, for reporting times */
+    kn_clock *clock;    /* monotonic scale */
+    int64_t timeout;    /* ns; kube-proxy: 2 x --sync-period */
+    int64_t last_ok;    /* monotonic ns of the last successful sync, 0: none */
+    int64_t pending;    /* oldest change not applied yet, 0: none */
+    int64_t wall_off;   /* wall - monotonic at init, for reporting times */
+    bool node_eligible; /* false: the Node is being deleted (default true) */
 } np_health;
 
 void np_health_init(np_health *h, kn_clock *clock, int64_t timeout_ns);
@@ -86,6 +87,12 @@ void np_health_updated(np_health *h, int64_t sync_start_ns);
 /* Whether healthy now; *last_updated_wall and *now_wall (ns since the
  * epoch; 0 when never) are what the JSON body reports. */
 bool np_health_check(np_health *h, int64_t *last_updated_wall, int64_t *now_wall);
+
+/* Records whether this Node may receive traffic (kube-proxy: not deleted,
+ * no ToBeDeletedByClusterAutoscaler taint); /healthz (not /livez) reports
+ * 503 while it may not. */
+void np_health_set_node_eligible(np_health *h, bool eligible);
+bool np_health_node_eligible(np_health *h);
 
 /* Formats a wall time as Go's time.Time String() does in UTC
  * ("2006-01-02 15:04:05.999999999 +0000 UTC"; 0 gives Go's zero time). */

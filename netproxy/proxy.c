@@ -10,6 +10,7 @@
 
 #include "api-client/informer.h"
 #include "api-client/kubeconfig.h"
+#include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "netproxy/conntrack.h"
@@ -25,7 +26,8 @@
 
 struct np_proxy {
     kc_client *client, *own_client;
-    kc_informer *inf[2]; /* [NP_KIND_SERVICE], [NP_KIND_SLICE] */
+    kc_informer *inf[2];   /* [NP_KIND_SERVICE], [NP_KIND_SLICE] */
+    kc_informer *node_inf; /* this Node only */
     np_nft *nft;
     size_t nnp_cidrs;
     np_cidr np_cidrs[NP_MAX_NODE_IPS];
@@ -84,6 +86,43 @@ static void slice_update(kc_obj *old, kc_obj *o, void *ud)
 {
     (void)old;
     slice_add(o, ud);
+}
+
+/* ---- this Node ---- */
+
+bool np_node_eligible(const cJSON *node)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(node, "metadata");
+    if (cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp"))
+        return false;
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(node, "spec");
+    const cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints"), *t;
+    cJSON_ArrayForEach(t, taints)
+    {
+        const cJSON *key = cJSON_GetObjectItemCaseSensitive(t, "key");
+        if (cJSON_IsString(key) && strcmp(key->valuestring, "ToBeDeletedByClusterAutoscaler") == 0)
+            return false;
+    }
+    return true;
+}
+
+static void node_add(kc_obj *o, void *ud)
+{
+    np_proxy *p = ud;
+    np_health_set_node_eligible(np_proxier_health(p->proxier), np_node_eligible(kc_obj_json(o)));
+}
+
+static void node_update(kc_obj *old, kc_obj *o, void *ud)
+{
+    (void)old;
+    node_add(o, ud);
+}
+
+static void node_delete(kc_obj *o, void *ud)
+{
+    (void)o;
+    np_proxy *p = ud;
+    np_health_set_node_eligible(np_proxier_health(p->proxier), false);
 }
 
 /* ---- the dataplane ---- */
@@ -166,8 +205,14 @@ static int make_client(np_proxy *p, const np_proxy_opts *o, kn_error **err)
     return r;
 }
 
-static void make_informers(np_proxy *p)
+static void make_informers(np_proxy *p, const char *node)
 {
+    char *sel = xasprintf("metadata.name=%s", node);
+    kc_informer_options no = {.field_selector = sel};
+    p->node_inf = kc_informer_new(p->client, &kc_res_nodes, &no);
+    free(sel);
+    kc_informer_handlers hn = {node_add, node_update, node_delete, p};
+    kc_informer_add_handlers(p->node_inf, &hn);
     kc_informer_options io = {.label_selector = PROXY_SELECTOR};
     p->inf[NP_KIND_SERVICE] = kc_informer_new(p->client, &kc_res_services, &io);
     p->inf[NP_KIND_SLICE] = kc_informer_new(p->client, &kc_res_endpointslices, &io);
@@ -177,9 +222,8 @@ static void make_informers(np_proxy *p)
     kc_informer_add_handlers(p->inf[NP_KIND_SLICE], &he);
 }
 
-static void make_proxier(np_proxy *p, const np_proxy_opts *o, np_proxier_opts *po)
+static void make_proxier(np_proxy *p, const np_proxy_opts *o, const char *name, np_proxier_opts *po)
 {
-    char *name = node_name(o->hostname_override);
     po->node_name = name;
     po->masquerade_all = o->masquerade_all;
     po->ipv4 = true;
@@ -191,7 +235,6 @@ static void make_proxier(np_proxy *p, const np_proxy_opts *o, np_proxier_opts *p
     p->proxier = np_proxier_new(po);
     kn_log_kv(KN_LOG_INFO, COMPONENT, "starting", "node", name, "mode", "nftables", "ipv6",
               po->ipv6 ? "true" : "false", NULL);
-    free(name);
 }
 
 static int start_servers(np_proxy *p, const np_proxy_opts *o, kn_error **err)
@@ -228,13 +271,15 @@ static int start(np_proxy *p, const np_proxy_opts *o, kn_error **err)
         return -1;
     if (np_nft_open(&p->nft, err) < 0 || make_client(p, o, err) < 0)
         return -1;
-    make_informers(p);
-    make_proxier(p, o, &po);
+    cleanup_free char *name = node_name(o->hostname_override);
+    make_informers(p, name);
+    make_proxier(p, o, name, &po);
     if (start_servers(p, o, err) < 0)
         return -1;
-    for (int k = 0; k < 2; k++) {
-        if (kc_informer_start(p->inf[k], err) < 0)
-            return kn_error_wrap(err, "start the %s informer", k ? "EndpointSlice" : "Service");
+    kc_informer *all[3] = {p->inf[NP_KIND_SERVICE], p->inf[NP_KIND_SLICE], p->node_inf};
+    for (int k = 0; k < 3; k++) {
+        if (kc_informer_start(all[k], err) < 0)
+            return kn_error_wrap(err, "start an informer");
     }
     return np_proxier_start(p->proxier, err);
 }
@@ -275,6 +320,7 @@ void np_proxy_stop(np_proxy *p)
         np_proxier_stop(p->proxier);
     for (int k = 0; k < 2; k++)
         kc_informer_free(p->inf[k]);
+    kc_informer_free(p->node_inf);
     np_proxier_free(p->proxier);
     kc_client_free(p->own_client);
     np_nft_close(p->nft);

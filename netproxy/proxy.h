@@ -1,7 +1,8 @@
 /* proxy.h - the Service proxy as a component (`knode proxy`, and later the
  * proxy inside `knode agent` / `knode standalone`): a client of the API
  * server, informers for Services and EndpointSlices (with kube-proxy's
- * label selectors: not another proxy's, not headless), the sync loop
+ * label selectors: not another proxy's, not headless) and for its own Node
+ * (healthz eligibility), the sync loop
  * (netproxy/proxier.h) programming nftables over netlink, stale UDP
  * conntrack cleanup, NodePort addresses from the node's interfaces, and the
  * healthz and metrics servers (netproxy/http.h).
@@ -48,6 +49,10 @@ int np_proxy_metrics_port(const np_proxy *p);
 /* Stops everything and frees; the nftables tables stay (traffic keeps
  * flowing; the next start reconciles them). NULL is fine. */
 void np_proxy_stop(np_proxy *p);
+
+/* Whether a Node object may receive traffic, as kube-proxy's healthz says:
+ * not being deleted and without the ToBeDeletedByClusterAutoscaler taint. */
+bool np_node_eligible(const cJSON *node);
 
 /* Deletes the knode-proxy tables (kube-proxy --cleanup). */
 int np_proxy_cleanup(kn_error **err);

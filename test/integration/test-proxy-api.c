@@ -673,6 +673,42 @@ static void cluster_down(bool cleanup)
     root_tables_empty();
 }
 
+/* Polls /healthz until it answers code with body containing want. */
+static void expect_healthz(int want_code, const char *want)
+{
+    double end = now_s() + VIP_WAIT_S;
+    for (;;) {
+        int code = 0;
+        cleanup_free char *body = node_http(10256, "/healthz", &code);
+        if (code == want_code && strstr(body, want))
+            return;
+        KT_ASSERT_MSG(now_s() < end, "healthz: %d %s, want %d %s", code, body, want_code, want);
+        usleep(100000);
+    }
+}
+
+/* The Node "node" being removed by the cluster autoscaler: /healthz says 503
+ * (load balancers stop sending), /livez stays 200. */
+static void node_eligibility(void)
+{
+    static const char NODE[] = "apiVersion: v1\nkind: Node\nmetadata:\n  name: node\n";
+    apply("node", NODE);
+    expect_healthz(200, "\"nodeEligible\": true}");
+    apply("node", "apiVersion: v1\nkind: Node\nmetadata:\n  name: node\nspec:\n  taints:\n"
+                  "  - {key: ToBeDeletedByClusterAutoscaler, value: \"1700000000\", effect: "
+                  "NoSchedule}\n");
+    expect_healthz(503, "\"nodeEligible\": false}");
+    int code = 0;
+    cleanup_free char *livez = node_http(10256, "/livez", &code);
+    KT_ASSERT_EQ(code, 200);
+    int st = 0;
+    cleanup_free char *out = kubectl(&st, "delete node node");
+    KT_ASSERT_MSG(st == 0, "delete node: %s", out);
+    expect_healthz(503, "\"nodeEligible\": false}");
+    apply("node2", NODE);
+    expect_healthz(200, "\"nodeEligible\": true}");
+}
+
 /* ---- the tests ---- */
 
 /* ClusterIP from a pod and from the node, NodePort from outside, a Service
@@ -714,6 +750,7 @@ KT_TEST_TIMEOUT(proxy_api, clusterip_nodeport_scale, 240)
     int code = 0;
     cleanup_free char *livez = node_http(10256, "/livez", &code);
     KT_ASSERT_EQ(code, 200);
+    node_eligibility();
     KT_ASSERT(metric("knode_proxy_endpoints") == 3);
     KT_ASSERT(metric("kubeproxy_sync_proxy_rules_nftables_sync_failures_total") == 0);
     KT_ASSERT(metric("kubeproxy_sync_partial_proxy_rules_duration_seconds_count") >= 2);

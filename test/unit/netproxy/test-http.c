@@ -10,6 +10,7 @@
 #include "lib/cleanup.h"
 #include "lib/strbuf.h"
 #include "netproxy/http.h"
+#include "netproxy/proxy.h"
 #include "test/runner/kt.h"
 
 #define SEC 1000000000LL
@@ -160,6 +161,14 @@ KT_TEST(netproxy_http, servers)
     cleanup_free char *livez = get(np_http_port(hz), "/livez");
     KT_ASSERT_CONTAINS(livez, "HTTP/1.1 200 ");
     KT_ASSERT(!strstr(livez, "nodeEligible"));
+    /* a Node being deleted: /healthz says so, /livez does not care */
+    np_health_set_node_eligible(&h, false);
+    cleanup_free char *leaving = get(np_http_port(hz), "/healthz");
+    KT_ASSERT_CONTAINS(leaving, "HTTP/1.1 503 ");
+    KT_ASSERT_CONTAINS(leaving, "\", \"nodeEligible\": false}");
+    cleanup_free char *live = get(np_http_port(hz), "/livez");
+    KT_ASSERT_CONTAINS(live, "HTTP/1.1 200 ");
+    np_health_set_node_eligible(&h, true);
     cleanup_free char *nf = get(np_http_port(hz), "/metrics");
     KT_ASSERT_CONTAINS(nf, "HTTP/1.1 404 ");
 
@@ -167,8 +176,8 @@ KT_TEST(netproxy_http, servers)
     KT_ASSERT_CONTAINS(metrics, "HTTP/1.1 200 ");
     KT_ASSERT_CONTAINS(metrics, "text/plain; version=0.0.4");
     KT_ASSERT_CONTAINS(metrics, "kubeproxy_proxy_healthz_total{code=\"200\"} 1\n");
-    KT_ASSERT_CONTAINS(metrics, "kubeproxy_proxy_healthz_total{code=\"503\"} 1\n");
-    KT_ASSERT_CONTAINS(metrics, "kubeproxy_proxy_livez_total{code=\"200\"} 1\n");
+    KT_ASSERT_CONTAINS(metrics, "kubeproxy_proxy_healthz_total{code=\"503\"} 2\n");
+    KT_ASSERT_CONTAINS(metrics, "kubeproxy_proxy_livez_total{code=\"200\"} 2\n");
     cleanup_free char *mode = get(np_http_port(mx), "/proxyMode");
     KT_ASSERT_CONTAINS(mode, "\r\n\r\nnftables");
 
@@ -185,4 +194,25 @@ KT_TEST(netproxy_http, servers)
     np_health_destroy(&h);
     np_metrics_destroy(&m);
     kn_fake_clock_destroy(&fc);
+}
+
+static bool eligible(const char *json)
+{
+    cJSON *o = cJSON_Parse(json);
+    KT_ASSERT(o);
+    bool e = np_node_eligible(o);
+    cJSON_Delete(o);
+    return e;
+}
+
+KT_TEST(netproxy_http, node_eligibility)
+{
+    KT_ASSERT(eligible("{\"metadata\":{\"name\":\"n\"}}"));
+    KT_ASSERT(eligible("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"taints\":[{\"key\":"
+                       "\"node.kubernetes.io/unschedulable\",\"effect\":\"NoSchedule\"}]}}"));
+    KT_ASSERT(!eligible("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"taints\":[{\"key\":"
+                        "\"ToBeDeletedByClusterAutoscaler\",\"value\":\"1700000000\","
+                        "\"effect\":\"NoSchedule\"}]}}"));
+    KT_ASSERT(!eligible("{\"metadata\":{\"name\":\"n\",\"deletionTimestamp\":"
+                        "\"2024-01-01T00:00:00Z\"}}"));
 }
