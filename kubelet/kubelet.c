@@ -260,7 +260,11 @@ static bool store_pod(kl_kubelet *k, const char *source, kl_pod *pod)
     pod_entry *e = find(k, pod->uid);
     if (!e)
         e = add_entry(k, pod->uid);
-    bool same = e->pod == pod && e->state == POD_ACTIVE;
+    /* a source that hands the same pod again (a rescan) changes nothing */
+    bool same =
+        e->pod && e->state == POD_ACTIVE && (e->pod == pod || kn_json_equal(e->pod->raw, pod->raw));
+    if (same)
+        return false;
     if (e->pod != pod) {
         kl_pod_unref(e->pod);
         e->pod = kl_pod_ref(pod);
@@ -270,7 +274,7 @@ static bool store_pod(kl_kubelet *k, const char *source, kl_pod *pod)
     e->state = POD_ACTIVE;
     if (!pod->deletion_timestamp)
         e->killed = false;
-    return !same;
+    return true;
 }
 
 void kl_kubelet_pod_update(kl_kubelet *k, const char *source, kl_pod *pod)

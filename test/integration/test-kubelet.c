@@ -26,6 +26,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/strbuf.h"
+#include "lib/yaml.h"
 #include "lib/xalloc.h"
 #include "test/harness/testbed.h"
 #include "test/runner/kt.h"
@@ -261,6 +262,7 @@ static void kubelet_start(bed *b)
                          .status_arg = &b->rec,
                          .sources = sources,
                          .error_requeue_ns = SEC / 2,
+                         .resync_period_ns = SEC,
                          .housekeeping_period_ns = SEC,
                          .backoff_clock = &b->clock.clock};
     KT_ASSERT_OK(kl_kubelet_new(&o, &b->k, &err), err);
@@ -688,10 +690,11 @@ static char *runtime_fingerprint(bed *b, const char *uid)
     return kn_buf_steal(&out);
 }
 
-static bool synced_twice(const rec_pod *p, const void *arg)
+/* The new kubelet has synced the pod a few times (resync is 1 s here). */
+static bool synced_thrice(const rec_pod *p, const void *arg)
 {
     (void)arg;
-    return p->syncs >= 2 && is_ready(p, NULL);
+    return p->syncs >= 3 && is_ready(p, NULL);
 }
 
 KT_TEST_TIMEOUT(kubelet, restart_adopts_and_removes_orphans, 300)
@@ -721,8 +724,8 @@ KT_TEST_TIMEOUT(kubelet, restart_adopts_and_removes_orphans, 300)
     for (int i = 0; i < b.rec.n; i++)
         b.rec.pods[i].syncs = 0;
     kubelet_start(&b);
-    wait_pod(&b.rec, "web-nodea", synced_twice, NULL, "web synced twice by the new kubelet");
-    wait_pod(&b.rec, "init-nodea", synced_twice, NULL, "init synced twice by the new kubelet");
+    wait_pod(&b.rec, "web-nodea", synced_thrice, NULL, "web synced by the new kubelet");
+    wait_pod(&b.rec, "init-nodea", synced_thrice, NULL, "init synced by the new kubelet");
     cleanup_free char *web_after = runtime_fingerprint(&b, web);
     cleanup_free char *init_after = runtime_fingerprint(&b, init);
     KT_ASSERT_STREQ(web_after, web_before);
@@ -737,5 +740,95 @@ KT_TEST_TIMEOUT(kubelet, restart_adopts_and_removes_orphans, 300)
         usleep(100 * 1000);
     KT_ASSERT_EQ(sandboxes_of(&b, orphan), 0);
     KT_ASSERT_MSG(!exists(cg), "orphan cgroup %s left", cg);
+    bed_down(&b);
+}
+
+/* ---- a pod from another source (as the API informer will feed them) ---------------------------
+ */
+
+static kl_pod *api_pod(const char *yaml)
+{
+    cJSON *doc = NULL;
+    kn_error *err = NULL;
+    KT_ASSERT_OK(kn_yaml_parse(yaml, strlen(yaml), 0, "api", 0, &doc, &err), err);
+    kl_pod *pod = NULL;
+    KT_ASSERT_OK(kl_pod_decode(doc, &pod, &err), err);
+    cJSON_Delete(doc);
+    return pod;
+}
+
+#define API_POD(extra_meta, arg)                                                                   \
+    "apiVersion: v1\n"                                                                             \
+    "kind: Pod\n"                                                                                  \
+    "metadata:\n"                                                                                  \
+    "  name: api1\n"                                                                               \
+    "  namespace: ns1\n"                                                                           \
+    "  uid: 5d1c7c1e-api1-4000-8000-000000000001\n" extra_meta "spec:\n"                           \
+    "  nodeName: nodeA\n"                                                                          \
+    "  terminationGracePeriodSeconds: 3\n"                                                         \
+    "  containers:\n"                                                                              \
+    "  - name: c\n"                                                                                \
+    "    image: " BUSYBOX "\n"                                                                     \
+    "    command: [sleep, '" arg "']\n"
+
+static bool restarted_once(const rec_pod *p, const void *old_cid)
+{
+    const char *cid = str_at(p->status, "containerStatuses[0].containerID");
+    return is_ready(p, NULL) && num_at(p->status, "containerStatuses[0].restartCount") == 1 &&
+           cid && strcmp(cid, old_cid) != 0;
+}
+
+static bool sandbox_not_ready(bed *b, const void *uid)
+{
+    Runtime__V1__PodSandboxFilter *f = cri_msg_new(&runtime__v1__pod_sandbox_filter__descriptor);
+    cri_map_put(f, "label_selector", KL_LABEL_POD_UID, uid);
+    Runtime__V1__ListPodSandboxResponse *l = NULL;
+    kn_error *err = NULL;
+    KT_ASSERT_OK(cri_runtime_list_sandboxes(b->cri, f, &l, &err), err);
+    bool ok =
+        l->n_items == 1 && l->items[0]->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+    cri_msg_free(l);
+    cri_msg_free(f);
+    return ok;
+}
+
+KT_TEST_TIMEOUT(kubelet, api_pod_spec_change_and_graceful_deletion, 240)
+{
+    bed b;
+    bed_up(&b);
+    kubelet_start(&b);
+    const char *uid = "5d1c7c1e-api1-4000-8000-000000000001";
+    kl_pod *p1 = api_pod(API_POD("", "3600"));
+    kl_kubelet_pod_update(b.k, "api", p1);
+    wait_pod(&b.rec, "api1", is_ready, NULL, "Running and Ready");
+    cleanup_cjson cJSON *st = status_copy(&b.rec, "api1");
+    char cid[128];
+    snprintf(cid, sizeof(cid), "%s", str_at(st, "containerStatuses[0].containerID"));
+
+    /* a changed container spec: the container is killed (3 s grace) and started again */
+    kl_pod *p2 = api_pod(API_POD("", "3601"));
+    kl_kubelet_pod_update(b.k, "api", p2);
+    wait_pod(&b.rec, "api1", restarted_once, cid, "a restart for the new spec");
+
+    /* graceful deletion: sleep as PID 1 ignores SIGTERM, so it is killed
+     * once the 2 s grace period is over; the pod stays until its source
+     * drops it */
+    kl_pod *p3 = api_pod(API_POD("  deletionTimestamp: '2030-01-01T00:00:00Z'\n"
+                                 "  deletionGracePeriodSeconds: 2\n",
+                                 "3601"));
+    kl_kubelet_pod_update(b.k, "api", p3);
+    wait_pod(&b.rec, "api1", is_final, NULL, "final status");
+    cleanup_cjson cJSON *fin = status_copy(&b.rec, "api1");
+    KT_ASSERT_EQ(num_at(fin, "containerStatuses[0].state.terminated.exitCode"), 137);
+    KT_ASSERT_STREQ(str_at(fin, "phase"), "Failed");
+    KT_ASSERT(kl_kubelet_has_pod(b.k, uid));
+    wait_until(&b, sandbox_not_ready, uid, "the sandbox stopped");
+
+    kl_kubelet_pod_remove(b.k, uid);
+    wait_until(&b, pod_gone, uid, "pod removal");
+    KT_ASSERT_EQ(sandboxes_of(&b, uid), 0);
+    kl_pod_unref(p1);
+    kl_pod_unref(p2);
+    kl_pod_unref(p3);
     bed_down(&b);
 }
