@@ -2,6 +2,7 @@
 #include "dns/feed.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -143,6 +144,10 @@ static void rebuild(dns_feed *f)
     dns_feed_stats st = {0};
     dns_zone_get_stats(z, &st.zone);
     dns_zone_holder_publish(f->zones, z);
+    /* the previous snapshot and the model are gone: give their pages back
+     * (glibc keeps freed memory otherwise, and a rebuild briefly holds two
+     * snapshots) */
+    malloc_trim(0);
     st.last_build_ns = kn_time_monotonic_ns() - t0;
     st.services = in.n[SRC_SERVICES];
     st.slices = in.n[SRC_SLICES];
