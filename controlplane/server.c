@@ -9,6 +9,7 @@
 
 #include "controlplane/apiserver.h"
 #include "controlplane/compactor.h"
+#include "controlplane/csr-signer.h"
 #include "controlplane/ctl-manager.h"
 #include "controlplane/objmeta.h"
 #include "controlplane/pki.h"
@@ -152,6 +153,12 @@ int kn_server_run(const kn_server_opts *o, kn_error **err)
         KN_INFO("server", "serving on https://%s:%d (kubeconfig %s/admin.kubeconfig)",
                 o->bind_address, kn_apiserver_port(api), o->data_dir);
         kn_compactor *compactor = kn_compactor_start(st, o->compact_interval_s);
+        kn_csr_signer *signer = NULL;
+        kn_csr_signer_opts so = {.store = st, .data_dir = o->data_dir, .server_url = url};
+        kn_error *serr = NULL;
+        if (kn_csr_signer_start(&so, &signer, &serr) < 0)
+            KN_ERR("server", "%s", kn_error_msg(serr));
+        kn_error_free(&serr);
         kn_ctl_manager *cm = NULL;
         kn_ctl_manager_opts co = {.data_dir = o->data_dir,
                                   .bind_address = o->bind_address,
@@ -162,6 +169,7 @@ int kn_server_run(const kn_server_opts *o, kn_error **err)
             KN_INFO("server", "stopping on signal %d", (int)stop_signal);
             kn_ctl_manager_stop(cm);
         }
+        kn_csr_signer_stop(signer);
         kn_compactor_stop(compactor);
         kn_apiserver_stop(api);
     }
