@@ -57,6 +57,9 @@ char *api_key(const kn_resource *r, const char *ns, const char *name);
 /* Reads the object the route names: *obj (owned) with its resourceVersion
  * set, *rev its revision. KN_ENOTFOUND with upstream's message. */
 int api_load(kn_apiserver *s, const api_route *rt, cJSON **obj, int64_t *rev, kn_error **err);
+/* Decodes a request body (JSON, YAML or Kubernetes protobuf) into one
+ * object (owned). KN_EINVAL / KN_EMEDIATYPE with a message for the client. */
+int api_decode_body(kn_http_request *req, cJSON **out, kn_error **err);
 /* The stored form of obj: JSON text without metadata.resourceVersion (owned). */
 char *api_encode_for_store(const cJSON *obj);
 /* Parses a stored object and sets metadata.resourceVersion from rev. */

@@ -324,7 +324,7 @@ void api_list(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_htt
 
 /* ---- body decoding -------------------------------------------------------------- */
 
-static int decode_body(kn_http_request *req, cJSON **out, kn_error **err)
+int api_decode_body(kn_http_request *req, cJSON **out, kn_error **err)
 {
     kn_yaml_docs docs = {0};
     const char *ctype = kn_http_header(req, "Content-Type");
@@ -473,7 +473,7 @@ void api_create(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     kn_error *err = NULL;
     cJSON *obj = NULL;
     kn_causes causes = {0};
-    if (decode_body(req, &obj, &err) < 0 || check_type(rt->res, obj, &err) < 0 ||
+    if (api_decode_body(req, &obj, &err) < 0 || check_type(rt->res, obj, &err) < 0 ||
         prepare_identity(rt, obj, &causes, &err) < 0) {
         api_error(resp, rt, err);
         goto out;
@@ -627,7 +627,7 @@ void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     kn_error *err = NULL;
     cJSON *old = NULL, *upd = NULL;
     int64_t old_rev;
-    if (decode_body(req, &upd, &err) < 0 || check_type(rt->res, upd, &err) < 0 ||
+    if (api_decode_body(req, &upd, &err) < 0 || check_type(rt->res, upd, &err) < 0 ||
         api_load(s, rt, &old, &old_rev, &err) < 0) {
         api_error(resp, rt, err);
     } else if (strcmp(rt->sub, "scale") == 0) {

@@ -20,13 +20,8 @@ static int save_obj(kn_apiserver *s, const api_route *rt, cJSON *obj, int64_t re
 
 static cJSON *body_json(kn_http_request *req, kn_error **err)
 {
-    cJSON *b = req->body.len ? cJSON_ParseWithLength(req->body.data, req->body.len) : NULL;
-    if (!cJSON_IsObject(b)) {
-        cJSON_Delete(b);
-        kn_error_set(err, KN_EINVAL, "the request body must be a JSON object");
-        return NULL;
-    }
-    return b;
+    cJSON *b = NULL;
+    return api_decode_body(req, &b, err) < 0 ? NULL : b;
 }
 
 static void binding(kn_apiserver *s, const api_route *rt, kn_http_request *req,
