@@ -38,7 +38,11 @@ static int make_client(const char *kubeconfig, kc_client **out, kn_error **err)
     if (kc_config_load(kubeconfig[0] ? kubeconfig : NULL, NULL, &kc, err) < 0)
         return kn_error_wrap(err, "load kubeconfig");
     KN_INFO(COMPONENT, "API server %s (from %s)", kc->server, kc->origin);
-    return kc_client_new(kc, NULL, out, err);
+    /* the informers list again with their own (interruptible) backoff; the
+     * client's retry waits would hold up a shutdown while the API server is
+     * away */
+    kc_client_options o = {.max_retries = -1};
+    return kc_client_new(kc, &o, out, err);
 }
 
 /* Runs until a signal; the signals are blocked in every thread and taken

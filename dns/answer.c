@@ -139,6 +139,11 @@ static void answer_valid(const dns_zone *z, const dns_query *q, uint8_t *out,
         res->action = DNS_ACT_FORWARD;
         return;
     }
+    if (dns_zone_unsynced(z)) {
+        res->len =
+            dns_answer_error(q, res->rcode = DNS_RCODE_SERVFAIL, res->limit, out, res->limit);
+        return;
+    }
     begin(&w, q, true, out, res->limit);
     dns_writer_mark mark = dns_writer_get_mark(&w);
     int rcode =

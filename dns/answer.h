@@ -11,6 +11,7 @@
  * fit the client's limit: 512 bytes without EDNS, its advertised size (at
  * most udp_max) with EDNS, 65535 over TCP.
  *
+ * A placeholder zone (dns_zone_unsynced) answers SERVFAIL for its names.
  * Names outside the zone (and a CNAME leaving the zone) come back as
  * DNS_ACT_FORWARD: the caller resolves dns_answer_forward_name() upstream
  * (through the cache) and builds the response with dns_answer_forwarded().

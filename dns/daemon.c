@@ -241,7 +241,15 @@ static int make_feed(dns_daemon *d, const dns_daemon_config *cfg, kc_informer_fa
     fc.zone.pods = strcmp(cfg->pods, "disabled") == 0 ? DNS_PODS_DISABLED : DNS_PODS_INSECURE;
     fc.zone.ns_ips = (const char *const *)d->ns_ips.v;
     fc.zone.nns_ips = d->ns_ips.n;
-    d->zones = dns_zone_holder_new(NULL);
+    /* until the first snapshot: SERVFAIL for cluster names, not NXDOMAIN
+     * and not a question to the upstreams */
+    dns_zone_config pc = fc.zone;
+    pc.unsynced = true;
+    dns_zone *placeholder = NULL;
+    dns_model empty = {0};
+    if (dns_zone_build(&pc, &empty, &placeholder, err) < 0)
+        return -1;
+    d->zones = dns_zone_holder_new(placeholder);
     if (dns_feed_new(factory, &fc, d->zones, &d->feed, err) < 0)
         return -1;
     return dns_feed_start(d->feed, err);
@@ -296,8 +304,8 @@ int dns_daemon_serve(dns_daemon *d, kn_error **err)
 {
     if (!dns_feed_wait_ready(d->feed, d->startup_timeout_ns))
         KN_WARN(COMPONENT,
-                "the API caches have not synced in %.0fs; serving without the "
-                "cluster zone until they do",
+                "the API caches have not synced in %.0fs; serving, with SERVFAIL for "
+                "cluster names until they do",
                 (double)d->startup_timeout_ns / 1e9);
     dns_server_config sc;
     dns_server_config_default(&sc);

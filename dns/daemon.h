@@ -52,7 +52,8 @@ int dns_daemon_new(const dns_daemon_config *cfg, kc_informer_factory *factory, d
 
 /* Waits for the first zone snapshot (at most the startup timeout, as
  * CoreDNS's kubernetes plugin does, then serves anyway with a warning) and
- * starts the UDP/TCP server. Errors: KN_EIO when an address cannot be bound. */
+ * starts the UDP/TCP server; until the first snapshot, names in the cluster
+ * zone get SERVFAIL. Errors: KN_EIO when an address cannot be bound. */
 int dns_daemon_serve(dns_daemon *d, kn_error **err);
 
 /* The HTTP endpoint's port (0: none). */

@@ -502,6 +502,7 @@ int dns_zone_build(const dns_zone_config *cfg, const dns_model *model, dns_zone 
     z->apex_len = (size_t)n;
     z->ttl = cfg->ttl;
     z->pods = cfg->pods;
+    z->unsynced = cfg->unsynced;
     b.z = z;
     name_prepend_str(b.svc_suffix, "svc", z->apex);
     name_prepend_str(b.pod_suffix, "pod", z->apex);

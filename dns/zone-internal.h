@@ -49,6 +49,7 @@ struct dns_zone {
     uint32_t mask; /* slots - 1 (a power of two minus one) */
     uint32_t soa;  /* index of the apex SOA in recs */
     size_t skipped;
+    bool unsynced;
 };
 
 /* Case-insensitive hash of a wire name of len bytes. */

@@ -164,6 +164,11 @@ uint32_t dns_zone_ttl(const dns_zone *z)
     return z->ttl;
 }
 
+bool dns_zone_unsynced(const dns_zone *z)
+{
+    return z->unsynced;
+}
+
 void dns_zone_get_stats(const dns_zone *z, dns_zone_stats *st)
 {
     st->names = z->nnodes;

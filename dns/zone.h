@@ -65,6 +65,11 @@ typedef struct dns_zone_config {
     const char *const *ns_ips; /* addresses of ns.dns.<zone> (the DNS Service) */
     size_t nns_ips;
     uint32_t serial; /* SOA serial; 0 means the current time in seconds */
+    /* A placeholder until the API caches have synced: every name in the
+     * zone is answered SERVFAIL (as CoreDNS does before its first sync),
+     * so clients retry instead of caching a wrong NXDOMAIN, and cluster
+     * names are not leaked upstream. */
+    bool unsynced;
 } dns_zone_config;
 
 /* Fills the defaults: cluster.local, TTL 5, pods insecure, no NS addresses. */
@@ -93,6 +98,8 @@ void dns_zone_get_stats(const dns_zone *z, dns_zone_stats *st);
 /* The apex in wire form (lower case). */
 const uint8_t *dns_zone_apex(const dns_zone *z);
 uint32_t dns_zone_ttl(const dns_zone *z);
+/* True for a placeholder built with cfg.unsynced. */
+bool dns_zone_unsynced(const dns_zone *z);
 
 typedef enum dns_zone_status {
     DNS_ZONE_ANSWER = 0, /* records of the type (or a CNAME) */

@@ -7,12 +7,14 @@
 #include "dns/daemon.h"
 #include "lib/cleanup.h"
 #include "test/runner/kt.h"
+#include "test/unit/dns/helpers.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 KT_TEST(dns_daemon, defaults_are_valid)
@@ -133,7 +135,8 @@ static kc_client *unreachable_client(void)
     kc_client *c = NULL;
     cleanup_error kn_error *err = NULL;
     KT_ASSERT_OK(kc_config_load_data(kubeconfig, strlen(kubeconfig), "test", NULL, &kc, &err), err);
-    KT_ASSERT_OK(kc_client_new(kc, NULL, &c, &err), err);
+    kc_client_options o = {.max_retries = -1}; /* as knode dns: no retry waits on stop */
+    KT_ASSERT_OK(kc_client_new(kc, &o, &c, &err), err);
     return c;
 }
 
@@ -153,6 +156,59 @@ KT_TEST(dns_daemon, not_ready_before_the_first_zone)
     KT_ASSERT_CONTAINS(http_get(port, "/health"), " 200 OK");
     KT_ASSERT_CONTAINS(http_get(port, "/ready"), " 503 ");
     KT_ASSERT_CONTAINS(http_get(port, "/metrics"), "\nknode_dns_zone_ready 0\n");
+    kc_informer_factory_free(f);
+    dns_daemon_free(d);
+    kc_client_free(c);
+}
+
+static int free_udp_port(void)
+{
+    cleanup_close int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    KT_ASSERT(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    return ntohs(sa.sin_port);
+}
+
+/* One UDP query to 127.0.0.1:port; returns the response's rcode. */
+static int query_rcode(int port, const char *name)
+{
+    uint8_t msg[512], resp[1232];
+    size_t n = dnst_query(msg, 0x1234, DNS_FLAG_RD, name, DNS_TYPE_A, -1);
+    cleanup_close int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    KT_ASSERT(sendto(fd, msg, n, 0, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)n);
+    ssize_t r = recv(fd, resp, sizeof(resp), 0);
+    KT_ASSERT_MSG(r >= 12, "no answer from 127.0.0.1:%d", port);
+    return resp[3] & 0x0f;
+}
+
+KT_TEST(dns_daemon, serves_servfail_for_cluster_names_until_synced)
+{
+    kc_client *c = unreachable_client();
+    kc_informer_factory *f = kc_informer_factory_new(c);
+    dns_daemon_config cfg;
+    dns_daemon_config_default(&cfg);
+    cfg.listen_address = "127.0.0.1";
+    cfg.port = free_udp_port();
+    cfg.threads = 1;
+    cfg.upstream = "127.0.0.1:1";
+    cfg.health_address = "127.0.0.1:0";
+    cfg.startup_timeout_ns = 100 * 1000 * 1000; /* the API never answers */
+    dns_daemon *d = NULL;
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(dns_daemon_new(&cfg, f, &d, &err), err);
+    KT_ASSERT_OK(kc_informer_factory_start(f, &err), err);
+    KT_ASSERT_OK(dns_daemon_serve(d, &err), err);
+    KT_ASSERT_EQ(query_rcode((int)cfg.port, "kubernetes.default.svc.cluster.local"),
+                 DNS_RCODE_SERVFAIL);
+    KT_ASSERT_EQ(query_rcode((int)cfg.port, "nope.svc.cluster.local"), DNS_RCODE_SERVFAIL);
+    KT_ASSERT_CONTAINS(http_get(dns_daemon_http_port(d), "/ready"), " 503 ");
     kc_informer_factory_free(f);
     dns_daemon_free(d);
     kc_client_free(c);
