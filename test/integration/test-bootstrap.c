@@ -222,7 +222,7 @@ static void join(const server *s, const char *name, int64_t expiration_s, node_i
 
 KT_TEST_TIMEOUT(bootstrap, node_identity_from_token, 120)
 {
-    server s = {0};
+    static server s;
     start_server(&s);
     node_id n;
     join(&s, "node-a", 0, &n);
@@ -270,7 +270,7 @@ KT_TEST_TIMEOUT(bootstrap, node_identity_from_token, 120)
 
 KT_TEST_TIMEOUT(bootstrap, node_cannot_touch_other_nodes, 120)
 {
-    server s = {0};
+    static server s;
     start_server(&s);
     node_id n;
     join(&s, "node-a", 0, &n);
@@ -330,7 +330,7 @@ static const char pods_yaml[] =
 
 KT_TEST_TIMEOUT(bootstrap, node_reads_only_what_its_pods_use, 120)
 {
-    server s = {0};
+    static server s;
     start_server(&s);
     node_id n;
     join(&s, "node-a", 0, &n);
@@ -398,7 +398,7 @@ KT_TEST_TIMEOUT(bootstrap, node_reads_only_what_its_pods_use, 120)
 
 KT_TEST_TIMEOUT(bootstrap, service_account_reads_discovery_only, 120)
 {
-    server s = {0};
+    static server s;
     start_server(&s);
     kubectl_ok(s.kubeconfig, "create serviceaccount robot");
     cleanup_free char *token = kubectl(s.kubeconfig, "create token robot", NULL);
@@ -423,7 +423,7 @@ KT_TEST_TIMEOUT(bootstrap, service_account_reads_discovery_only, 120)
 
 KT_TEST_TIMEOUT(bootstrap, expired_or_unknown_token_is_unauthorized, 120)
 {
-    server s = {0};
+    static server s;
     start_server(&s);
     cleanup_free char *token = create_token(&s);
     cleanup_free char *bearer = xasprintf("-H 'Authorization: Bearer %s'", token);
@@ -478,7 +478,7 @@ KT_TEST_TIMEOUT(bootstrap, expired_or_unknown_token_is_unauthorized, 120)
 
 KT_TEST_TIMEOUT(bootstrap, kubectl_certificate_approve_signs, 120)
 {
-    server s = {0};
+    static server s;
     start_server(&s);
     cleanup_free char *cmd =
         xasprintf("cd %s && openssl ecparam -genkey -name prime256v1 -noout -out jane.key 2>&1 && "
@@ -570,7 +570,7 @@ static char *read_all(const char *path)
 
 KT_TEST_TIMEOUT(bootstrap, certificate_rotates_with_its_own_identity, 120)
 {
-    server s = {0};
+    static server s;
     start_server(&s);
     node_id n;
     join(&s, "node-r", 600, &n);
@@ -618,7 +618,7 @@ KT_TEST_TIMEOUT(bootstrap, certificate_rotates_with_its_own_identity, 120)
 
 KT_TEST_TIMEOUT(bootstrap, from_bootstrap_kubeconfig, 120)
 {
-    server s = {0};
+    static server s;
     start_server(&s);
     cleanup_free char *token = create_token(&s);
     cleanup_free char *ca = xasprintf("%s/ca.crt", s.dir);
