@@ -1,8 +1,8 @@
 /* test-dns-api.c - `knode dns` fed by `knode server`, driven by kubectl and
  * queried with dig.
  *
- * Each test makes its own network namespace kt<pid>-dnsw (lo up, 10.96.0.10
- * and 10.53.0.2 on lo) and moves itself into it (setns), so every process
+ * Each test makes its own network namespace kt<pid>-dnsw (lo up, 10.96.0.10,
+ * 169.254.20.10 and 10.53.0.2 on lo) and moves itself into it (setns), so every process
  * it starts runs there: `knode server` on the namespace's 127.0.0.1, `knode
  * dns` on 10.96.0.10 with its HTTP endpoint on 127.0.0.1, kubectl, dig and
  * curl. The upstream resolver is a DNS server instance inside the test
@@ -35,7 +35,8 @@
 
 #define DNS_IP "10.96.0.10"
 #define UPSTREAM_IP "10.53.0.2"
-#define UPSTREAM_A "10.53.1.1" /* www.default.svc.example.test */
+#define LOCAL_IP "169.254.20.10" /* --dns-local-address, as NodeLocal DNSCache */
+#define UPSTREAM_A "10.53.1.1"   /* www.default.svc.example.test */
 
 typedef struct env {
     char netns[64];
@@ -159,9 +160,10 @@ static void enter_netns(env *e)
     snprintf(e->netns, sizeof(e->netns), "kt%d-dnsw", (int)getpid());
     cleanup_free char *out = run("ip netns add %s", e->netns);
     KT_ASSERT_MSG(out[0] == '\0', "ip netns add: %s", out);
-    cleanup_free char *o2 = run("ip -n %s link set lo up && ip -n %s addr add %s/32 dev lo && "
-                                "ip -n %s addr add %s/32 dev lo",
-                                e->netns, e->netns, DNS_IP, e->netns, UPSTREAM_IP);
+    cleanup_free char *o2 =
+        run("ip -n %s link set lo up && ip -n %s addr add %s/32 dev lo && "
+            "ip -n %s addr add %s/32 dev lo && ip -n %s addr add %s/32 dev lo",
+            e->netns, e->netns, DNS_IP, e->netns, UPSTREAM_IP, e->netns, LOCAL_IP);
     KT_ASSERT_MSG(o2[0] == '\0', "set up %s: %s", e->netns, o2);
     char path[128];
     snprintf(path, sizeof(path), "/run/netns/%s", e->netns);
@@ -252,6 +254,8 @@ static void start_dns(env *e)
                     e->kubeconfig,
                     "--dns-listen-address",
                     DNS_IP,
+                    "--dns-local-address",
+                    LOCAL_IP,
                     "--dns-upstream",
                     UPSTREAM_IP,
                     "--dns-health-address",
@@ -459,6 +463,13 @@ KT_TEST_TIMEOUT(dns_api, records_from_kubectl_objects, 180)
     ASSERT_SHORT("ns.dns.cluster.local A", DNS_IP "\n");
     ASSERT_SHORT("10-244-1-5.prod.pod.cluster.local A", "10.244.1.5\n");
     ASSERT_DIG("10-244-1-5.nons.pod.cluster.local A", "status: NXDOMAIN");
+
+    /* the node-local address answers the same, over UDP and TCP */
+    cleanup_free char *local = run("dig @" LOCAL_IP " +short +time=2 +tries=1 "
+                                   "db-0.db.prod.svc.cluster.local A; dig @" LOCAL_IP
+                                   " +tcp +short +time=2 +tries=1 web.default.svc.cluster.local A");
+    cleanup_free char *local_want = xasprintf("10.244.1.10\n%s\n", web_ip);
+    KT_ASSERT_STREQ(local, local_want);
 
     /* names outside the zone go to the test's upstream */
     ASSERT_SHORT("www.default.svc.example.test A", UPSTREAM_A "\n");
