@@ -92,11 +92,14 @@ bg() {
     PIDS="$PIDS $LAST"
 }
 
+# stop_pid PID: ends one process started here and forgets it (so cleanup
+# never signals a reused PID).
 stop_pid() {
     kill "$1" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$1" 2>/dev/null
     wait "$1" 2>/dev/null
+    PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
