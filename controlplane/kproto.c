@@ -615,13 +615,12 @@ static cJSON *elem_node(dec *d, const kn_schema_field *f, span v)
     }
 }
 
-static void append(dec *d, slot *s, cJSON *v)
+static void append(slot *s, cJSON *v)
 {
     if (!v)
         return;
     cJSON_AddItemToArray(s->list, v);
     s->count++;
-    (void)d;
 }
 
 /* Reads one element of a numeric list (wire = VARINT or I64). */
@@ -639,19 +638,19 @@ static void scan_list(dec *d, const kn_schema_field *f, int wire, cur *c, slot *
     span v;
     if (wire != KN_WIRE_LEN) {
         push(d, NULL, s->count);
-        append(d, s, read_scalar(d, f, c));
+        append(s, read_scalar(d, f, c));
         pop(d);
     } else if (!rd_len(d, c, &v)) {
         return;
     } else if (kn_schema_wire_type(f) == KN_WIRE_LEN) {
         push(d, NULL, s->count);
-        append(d, s, elem_node(d, f, v));
+        append(s, elem_node(d, f, v));
         pop(d);
     } else {
         cur pc = mkcur(v); /* packed */
         while (pc.p < pc.end && !d->failed) {
             push(d, NULL, s->count);
-            append(d, s, read_scalar(d, f, &pc));
+            append(s, read_scalar(d, f, &pc));
             pop(d);
         }
     }
