@@ -562,6 +562,14 @@ static void on_rotated(void *ud)
     __atomic_add_fetch(&((rotated *)ud)->calls, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Jitter 0 for the first deadline, 0.9 afterwards: the renewed
+ * certificate's deadline (issued later, in real time) then lies beyond the
+ * fake time the test jumped to, so exactly one rotation happens. */
+static double first_low_then_high(void *ud)
+{
+    return (*(int *)ud)++ == 0 ? 0.0 : 0.9;
+}
+
 static char *read_all(const char *path)
 {
     cleanup_free char *cmd = xasprintf("cat %s", path);
@@ -583,13 +591,16 @@ KT_TEST_TIMEOUT(bootstrap, certificate_rotates_with_its_own_identity, 120)
     kn_fake_clock fc;
     kn_fake_clock_init(&fc, kn_time_wall_ns());
     rotated r = {0};
+    int draws = 0;
+    kn_rand rnd = {.fn = first_low_then_high, .userdata = &draws};
     kc_cert_manager_options mo = {.kubeconfig = n.kubeconfig,
                                   .cert_dir = n.certdir,
                                   .node_name = "node-r",
                                   .expiration_s = 600,
                                   .rotated = on_rotated,
                                   .userdata = &r,
-                                  .clock = &fc.clock};
+                                  .clock = &fc.clock,
+                                  .rand = &rnd};
     kc_cert_manager *m = NULL;
     KT_ASSERT_OK(kc_cert_manager_start(&mo, &m, &err), err);
     kn_fake_clock_wait_for_waiters(&fc, 1);
