@@ -319,9 +319,12 @@ static bool spam_filtered(kc_event_recorder *r, const cJSON *ev)
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
+/* No answer from the server: retry. Any answer (a Status) is final, as
+ * client-go's recordEvent treats a StatusError (the client already retried
+ * 429 and 5xx with Retry-After). */
 static bool retriable(kn_errcode c)
 {
-    return c == KN_EUNAVAILABLE || c == KN_ETIMEDOUT || c == KN_ETOOMANY || c == KN_EINTERNAL;
+    return c == KN_EUNAVAILABLE || c == KN_ETIMEDOUT;
 }
 
 /* One attempt: true when done (written, or refused for good). */
