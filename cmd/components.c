@@ -86,11 +86,3 @@ int cmd_agent(int argc, char **argv)
         "--token --ca-cert-hash) and run kubelet, Service proxy and DNS.",
         f, n, argc, argv, "the node agent");
 }
-
-int cmd_kubelet(int argc, char **argv)
-{
-    size_t n;
-    kn_flag *f = options_merge(&n, kubelet_flags, kubelet_nflags, NULL);
-    return options_run_unbuilt("knode kubelet", "Run the kubelet alone.", f, n, argc, argv,
-                               "the kubelet");
-}
