@@ -163,6 +163,24 @@ static char *request(const server *s, const char *auth, const char *method, cons
     return out;
 }
 
+/* The API server must record CSR requesters (spec.username) and validate
+ * requests, as kube-apiserver does; without that nothing can be approved.
+ * An empty request is refused (422) by a server that does. */
+static void require_csr_strategy(const server *s)
+{
+    cleanup_free char *admin = xasprintf("--cert %s/admin.crt --key %s/admin.key", s->dir, s->dir);
+    int code;
+    cleanup_free char *out =
+        request(s, admin, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+                "{\"metadata\":{\"name\":\"probe\"},\"spec\":{\"request\":\"\",\"signerName\":"
+                "\"example.com/x\",\"usages\":[\"client auth\"]}}",
+                NULL, &code);
+    KT_ASSERT_MSG(code == 422,
+                  "the API server does not apply the CSR strategy (got %d: %s): "
+                  "the apiserver needs kn_auth_admit and kn_auth_authorize_request wired in",
+                  code, out);
+}
+
 static char *create_token(const server *s)
 {
     cleanup_free char *knode = knode_path();
@@ -196,6 +214,7 @@ typedef struct node_id {
 /* Bootstraps node name with a fresh token; fills id. */
 static void join(const server *s, const char *name, int64_t expiration_s, node_id *id)
 {
+    require_csr_strategy(s);
     cleanup_free char *token = create_token(s);
     char pin[72];
     ca_hash(s, pin);
