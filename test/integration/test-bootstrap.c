@@ -499,6 +499,7 @@ KT_TEST_TIMEOUT(bootstrap, kubectl_certificate_approve_signs, 120)
 {
     static server s;
     start_server(&s);
+    require_csr_strategy(&s);
     cleanup_free char *cmd =
         xasprintf("cd %s && openssl ecparam -genkey -name prime256v1 -noout -out jane.key 2>&1 && "
                   "openssl req -new -key jane.key -subj '/CN=jane/O=dev' -out jane.csr 2>&1 && "
