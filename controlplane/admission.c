@@ -278,89 +278,122 @@ static void ip_string(uint32_t ip, char *buf)
     inet_ntop(AF_INET, &a, buf, 16);
 }
 
-/* Every Service currently stored, for allocation. Owned list. */
-static int all_services(kn_apiserver *s, kn_kv_list *out, kn_error **err)
+/* What the stored Services already hold: sorted IPv4 ClusterIPs and a bitmap
+ * of NodePorts, read in one pass (allocation is then O(log n) per probe). */
+typedef struct svc_usage {
+    uint32_t *ips;
+    size_t nips;
+    unsigned char ports[(32767 - 30000 + 1 + 7) / 8];
+} svc_usage;
+
+static int cmp_u32(const void *a, const void *b)
 {
-    int64_t rev;
-    bool more;
-    return kn_store_list(s->opts.store, "/registry/core/services/", NULL, 0, 0, out, &rev, &more,
-                         err);
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
 }
 
-static bool svc_uses(const kn_kv_list *l, const char *field, const char *ip, int port)
+static void note_service(svc_usage *u, const cJSON *spec)
 {
-    for (size_t i = 0; i < l->len; i++) {
-        cJSON *o = cJSON_ParseWithLength(l->items[i].value, l->items[i].value_len);
-        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
-        bool hit = false;
-        if (ip) {
-            const char *c = str_of(spec, field);
-            hit = c && strcmp(c, ip) == 0;
-        } else {
-            const cJSON *p;
-            cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(spec, "ports"))
-            {
-                const cJSON *np = cJSON_GetObjectItemCaseSensitive(p, "nodePort");
-                hit = hit || (cJSON_IsNumber(np) && np->valueint == port);
-            }
-        }
-        cJSON_Delete(o);
-        if (hit)
-            return true;
+    const char *ip = str_of(spec, "clusterIP");
+    struct in_addr a;
+    if (ip && inet_pton(AF_INET, ip, &a) == 1)
+        u->ips[u->nips++] = ntohl(a.s_addr);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(spec, "ports"))
+    {
+        const cJSON *np = cJSON_GetObjectItemCaseSensitive(p, "nodePort");
+        if (cJSON_IsNumber(np) && np->valueint >= 30000 && np->valueint <= 32767)
+            u->ports[(np->valueint - 30000) / 8] |=
+                (unsigned char)(1u << ((np->valueint - 30000) % 8));
     }
-    return false;
+}
+
+static int read_usage(kn_apiserver *s, svc_usage *u, kn_error **err)
+{
+    kn_kv_list l;
+    int64_t rev;
+    bool more;
+    memset(u, 0, sizeof(*u));
+    if (kn_store_list(s->opts.store, "/registry/core/services/", NULL, 0, 0, &l, &rev, &more, err) <
+        0)
+        return -KN_EIO;
+    u->ips = xcalloc(l.len + 1, sizeof(*u->ips));
+    for (size_t i = 0; i < l.len; i++) {
+        cJSON *o = cJSON_ParseWithLength(l.items[i].value, l.items[i].value_len);
+        note_service(u, cJSON_GetObjectItemCaseSensitive(o, "spec"));
+        cJSON_Delete(o);
+    }
+    kn_kv_list_free(&l);
+    qsort(u->ips, u->nips, sizeof(*u->ips), cmp_u32);
+    return 0;
+}
+
+static bool ip_used(const svc_usage *u, uint32_t ip)
+{
+    return bsearch(&ip, u->ips, u->nips, sizeof(*u->ips), cmp_u32) != NULL;
+}
+
+static bool port_used(const svc_usage *u, int port)
+{
+    return (u->ports[(port - 30000) / 8] >> ((port - 30000) % 8)) & 1;
 }
 
 static void set_cluster_ips(cJSON *spec, const char *ip)
 {
+    char copy[64]; /* ip may point into the item being replaced */
+    snprintf(copy, sizeof(copy), "%s", ip);
     cJSON_DeleteItemFromObjectCaseSensitive(spec, "clusterIP");
-    cJSON_AddStringToObject(spec, "clusterIP", ip);
+    cJSON_AddStringToObject(spec, "clusterIP", copy);
     cJSON_DeleteItemFromObjectCaseSensitive(spec, "clusterIPs");
     cJSON *ips = cJSON_AddArrayToObject(spec, "clusterIPs");
-    cJSON_AddItemToArray(ips, cJSON_CreateString(ip));
+    cJSON_AddItemToArray(ips, cJSON_CreateString(copy));
 }
 
-static int allocate_cluster_ip(kn_apiserver *s, const kn_kv_list *svcs, cJSON *spec,
-                               kn_causes *causes)
+static void check_requested_ip(kn_apiserver *s, const svc_usage *u, const ip_range *r, cJSON *spec,
+                               const char *want, kn_causes *causes)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, want, &a) != 1 || (ntohl(a.s_addr) & ~(r->size - 1)) != r->base)
+        kn_causes_add(causes, "FieldValueInvalid", "spec.clusterIPs",
+                      "Invalid value: [\"%s\"]: failed to allocate IP %s: provided IP is not "
+                      "in the valid range. The range of valid IPs is %s",
+                      want, want, s->opts.service_cidr);
+    else if (ip_used(u, ntohl(a.s_addr)))
+        kn_causes_add(causes, "FieldValueInvalid", "spec.clusterIPs",
+                      "Invalid value: [\"%s\"]: failed to allocate IP %s: provided IP is "
+                      "already allocated",
+                      want, want);
+    else
+        set_cluster_ips(spec, want);
+}
+
+static int allocate_cluster_ip(kn_apiserver *s, const svc_usage *u, cJSON *spec, kn_causes *causes)
 {
     ip_range r;
     if (parse_cidr(s->opts.service_cidr, &r) < 0)
         return -1;
     const char *want = str_of(spec, "clusterIP");
-    char buf[16];
-    if (want && *want) {
-        if (strcmp(want, "None") == 0)
-            return set_cluster_ips(spec, "None"), 0;
-        struct in_addr a;
-        if (inet_pton(AF_INET, want, &a) != 1 || (ntohl(a.s_addr) & ~(r.size - 1)) != r.base)
-            kn_causes_add(causes, "FieldValueInvalid", "spec.clusterIPs",
-                          "Invalid value: [\"%s\"]: failed to allocate IP %s: provided IP is not "
-                          "in the valid range. The range of valid IPs is %s",
-                          want, want, s->opts.service_cidr);
-        else if (svc_uses(svcs, "clusterIP", want, 0))
-            kn_causes_add(causes, "FieldValueInvalid", "spec.clusterIPs",
-                          "Invalid value: [\"%s\"]: failed to allocate IP %s: provided IP is "
-                          "already allocated",
-                          want, want);
-        else
-            set_cluster_ips(spec, want);
-        return 0;
-    }
-    /* the first address is the kubernetes Service's, the tenth kube-dns's by
-     * convention; dynamic allocation starts above the low sixteenth as upstream */
+    if (want && strcmp(want, "None") == 0)
+        return set_cluster_ips(spec, "None"), 0;
+    if (want && *want)
+        return check_requested_ip(s, u, &r, spec, want, causes), 0;
+    /* the low band (up to 256 addresses) is left for static choices such as
+     * the kubernetes (.1) and kube-dns (.10) Services, as upstream */
     uint32_t start = r.size / 16 < 16 ? 16 : r.size / 16 > 256 ? 256 : r.size / 16;
     for (uint32_t i = 0; i < r.size - 2; i++) {
-        uint32_t off = 1 + (start + i) % (r.size - 2);
-        ip_string(r.base + off, buf);
-        if (!svc_uses(svcs, "clusterIP", buf, 0))
+        uint32_t ip = r.base + 1 + (start + i) % (r.size - 2);
+        if (!ip_used(u, ip)) {
+            char buf[16];
+            ip_string(ip, buf);
             return set_cluster_ips(spec, buf), 0;
+        }
     }
     kn_causes_add(causes, "FieldValueInvalid", "spec.clusterIPs",
                   "failed to allocate a serviceIP: range is full");
     return 0;
 }
 
-static void allocate_node_ports(const kn_kv_list *svcs, cJSON *spec, kn_causes *causes)
+static void allocate_node_ports(svc_usage *u, cJSON *spec, kn_causes *causes)
 {
     int i = 0;
     cJSON *p;
@@ -375,7 +408,7 @@ static void allocate_node_ports(const kn_kv_list *svcs, cJSON *spec, kn_causes *
                               "Invalid value: %d: provided port is not in the valid range. The "
                               "range of valid ports is 30000-32767",
                               np->valueint);
-            else if (svc_uses(svcs, NULL, NULL, np->valueint))
+            else if (port_used(u, np->valueint))
                 kn_causes_add(causes, "FieldValueInvalid", f,
                               "Invalid value: %d: provided port is already allocated",
                               np->valueint);
@@ -384,9 +417,10 @@ static void allocate_node_ports(const kn_kv_list *svcs, cJSON *spec, kn_causes *
         unsigned seed = (unsigned)random();
         for (int k = 0; k < 2768; k++) {
             int port = 30000 + (int)((seed + (unsigned)k) % 2768);
-            if (!svc_uses(svcs, NULL, NULL, port)) {
+            if (!port_used(u, port)) {
                 cJSON_DeleteItemFromObjectCaseSensitive(p, "nodePort");
                 cJSON_AddNumberToObject(p, "nodePort", port);
+                u->ports[(port - 30000) / 8] |= (unsigned char)(1u << ((port - 30000) % 8));
                 break;
             }
         }
@@ -457,14 +491,14 @@ static int create_service(kn_apiserver *s, cJSON *obj, kn_causes *causes, kn_err
         cJSON *cfg = obj_at(obj_at(spec, "sessionAffinityConfig"), "clientIP");
         default_num(cfg, "timeoutSeconds", 10800);
     }
-    kn_kv_list svcs;
-    if (all_services(s, &svcs, err) < 0)
+    svc_usage used;
+    if (read_usage(s, &used, err) < 0)
         return -KN_EIO;
-    if (allocate_cluster_ip(s, &svcs, spec, causes) < 0)
+    if (allocate_cluster_ip(s, &used, spec, causes) < 0)
         kn_error_set(err, KN_EINTERNAL, "invalid --service-cluster-ip-range");
     if (strcmp(type, "NodePort") == 0 || strcmp(type, "LoadBalancer") == 0)
-        allocate_node_ports(&svcs, spec, causes);
-    kn_kv_list_free(&svcs);
+        allocate_node_ports(&used, spec, causes);
+    free(used.ips);
     obj_at(obj, "status");
     obj_at(obj_at(obj, "status"), "loadBalancer");
     return *err ? -KN_EINTERNAL : 0;

@@ -3,6 +3,7 @@
 #define KNODE_CONTROLPLANE_APISERVER_INTERNAL_H
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "controlplane/apiserver.h"
@@ -17,6 +18,7 @@ struct kn_apiserver {
     kn_httpd *httpd;
     char *server_address; /* "host:port" for discovery */
     volatile int stopping;
+    pthread_mutex_t alloc_mu; /* Service creation: IP/port allocation through the write */
 };
 
 /* Who is asking (from a client certificate or a token). */

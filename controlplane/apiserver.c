@@ -438,6 +438,7 @@ int kn_apiserver_start(const kn_apiserver_opts *opts, kn_apiserver **out, kn_err
         return kn_error_wrap(err, "start API server");
     kn_apiserver *s = xcalloc(1, sizeof(*s));
     s->opts = *opts;
+    pthread_mutex_init(&s->alloc_mu, NULL);
     kn_httpd_opts h = {.bind_address = opts->bind_address,
                        .port = opts->port,
                        .cert_pem = cert,
@@ -467,5 +468,6 @@ void kn_apiserver_stop(kn_apiserver *s)
     s->stopping = 1;
     kn_httpd_stop(s->httpd);
     free(s->server_address);
+    pthread_mutex_destroy(&s->alloc_mu);
     free(s);
 }

@@ -480,14 +480,19 @@ void api_create(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     }
     set_type(rt->res, obj);
     stamp_new(rt->res, obj);
-    if (kn_admission_create(s, rt->res, obj, &causes, &err) < 0) {
+    /* a Service's addresses are allocated and stored under one lock, so two
+     * creates never take the same ClusterIP or NodePort */
+    bool alloc = strcmp(rt->res->name, "services") == 0 && !rt->res->group[0];
+    if (alloc)
+        pthread_mutex_lock(&s->alloc_mu);
+    if (kn_admission_create(s, rt->res, obj, &causes, &err) < 0)
         api_error(resp, rt, err);
-        goto out;
-    }
-    if (causes.len)
+    else if (causes.len)
         respond_invalid(resp, rt, kn_meta_str(obj, "name"), &causes);
     else
         store_new(s, rt, obj, resp);
+    if (alloc)
+        pthread_mutex_unlock(&s->alloc_mu);
 out:
     kn_error_free(&err);
     kn_causes_free(&causes);

@@ -408,3 +408,56 @@ KT_TEST_TIMEOUT(apiserver, watch_from_compacted_revision_is_gone, 120)
     KT_ASSERT_CONTAINS(fresh, "\"type\":\"ADDED\"");
     stop_server(&s);
 }
+
+/* Parallel creates never share a ClusterIP or NodePort; a requested
+ * clusterIP is honoured (and refused when taken or out of range). */
+KT_TEST_TIMEOUT(apiserver, service_allocation_is_unique, 120)
+{
+    server s = {0};
+    kt_on_cleanup(stop_server, &s);
+    start_server(&s);
+    cleanup_free char *script =
+        xasprintf("seq 1 24 | xargs -P 8 -I{} kubectl --kubeconfig %s create service nodeport s{} "
+                  "--tcp=80:8080 >/dev/null 2>&1",
+                  s.kubeconfig);
+    KT_ASSERT_EQ(system(script), 0);
+    cleanup_free char *ips = kubectl(
+        &s, "", "get svc -o jsonpath='{range .items[*]}{.spec.clusterIP}{\"\\n\"}{end}'", NULL);
+    cleanup_free char *ports = kubectl(
+        &s, "", "get svc -o jsonpath='{range .items[*]}{.spec.ports[*].nodePort}{\"\\n\"}{end}'",
+        NULL);
+    cleanup_free char *uniq_cmd =
+        xasprintf("kubectl --kubeconfig %s get svc -o jsonpath='{range .items[*]}{.spec.clusterIP}"
+                  "{\"\\n\"}{end}' | sort | uniq -d | wc -l",
+                  s.kubeconfig);
+    cleanup_free char *dups = sh(uniq_cmd, NULL);
+    KT_ASSERT_STREQ(dups, "0\n");
+    cleanup_free char *uniq_ports = xasprintf(
+        "kubectl --kubeconfig %s get svc -o jsonpath='{range .items[*]}{.spec.ports[*].nodePort}"
+        "{\"\\n\"}{end}' | grep . | sort | uniq -d | wc -l",
+        s.kubeconfig);
+    cleanup_free char *pdups = sh(uniq_ports, NULL);
+    KT_ASSERT_STREQ(pdups, "0\n");
+    int lines = 0;
+    for (const char *p = ips; *p; p++)
+        lines += *p == '\n';
+    KT_ASSERT_EQ(lines, 25); /* 24 + the kubernetes Service */
+    (void)ports;
+
+    cleanup_free char *fixed = write_file(
+        "fixed.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: dns\nspec:\n"
+                      "  clusterIP: 10.96.0.10\n  ports:\n  - port: 53\n    protocol: UDP\n");
+    cleanup_free char *apply = xasprintf("apply -f %s", fixed);
+    kubectl_ok(&s, "", apply);
+    cleanup_free char *got = kubectl(&s, "", "get svc dns -o jsonpath='{.spec.clusterIP}'", NULL);
+    KT_ASSERT_STREQ(got, "10.96.0.10");
+    cleanup_free char *taken =
+        write_file("taken.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: dns2\nspec:\n"
+                                 "  clusterIP: 10.96.0.10\n  ports:\n  - port: 53\n");
+    cleanup_free char *apply2 = xasprintf("apply -f %s", taken);
+    int st;
+    cleanup_free char *refused = kubectl(&s, "", apply2, &st);
+    KT_ASSERT_NE(st, 0);
+    KT_ASSERT_CONTAINS(refused, "provided IP is already allocated");
+    stop_server(&s);
+}
