@@ -19,3 +19,8 @@ if [ "$(id -u)" = 0 ] && [ -x "$BUILD/test-integration" ]; then
     echo "=== netproxy (nftables, 10,000 Services x 10 endpoints, in a test netns)"
     KT_VERBOSE=1 "$BUILD/test-integration" bench. | sed -n 's/^    //p'
 fi
+
+if [ "$(id -u)" = 0 ] && [ -f test/bench/bench-dns.sh ]; then
+    echo "=== dns (knode dns vs knotd, nsd, unbound; 10,000 Services x 5 endpoints, in a test netns)"
+    bash test/bench/bench-dns.sh "$BUILD"
+fi
