@@ -100,10 +100,10 @@ void kn_ctl_enqueue(kn_ctl_loop *l, const cJSON *obj);
 kn_ctl_recorder *kn_ctl_recorder_new(kc_client *c);
 void kn_ctl_recorder_free(kn_ctl_recorder *r);
 
-/* Records a core/v1 Event about obj (which carries kind and apiVersion) in
- * its namespace ("default" for cluster-scoped objects), from component.
- * type is "Normal" or "Warning". A repeat of the same event raises its
- * count and lastTimestamp instead. Failures are logged, never returned. */
+/* Records a core/v1 Event about obj (which carries kind and apiVersion)
+ * through api-client's event recorder of component (a static string: the
+ * source; one recorder per component). type is "Normal" or "Warning".
+ * Never blocks on the server. */
 void kn_ctl_event(kn_ctl_recorder *r, const char *component, const cJSON *obj, const char *type,
                   const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 

@@ -21,6 +21,8 @@
 
 static const kn_ctl_def *const controllers[] = {
     &kn_ctl_scheduler,
+    &kn_ctl_replicaset,
+    &kn_ctl_deployment,
 };
 
 #define NCONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))

@@ -112,8 +112,8 @@ static void finish_cluster(cluster *cl)
     int st = 0;
     waitpid(cl->pid, &st, 0);
     cl->pid = 0;
-    cleanup_free char *cmd = xasprintf("grep -E -A30 'Sanitizer|runtime error' %s/server.log",
-                                       kt_tmpdir());
+    cleanup_free char *cmd =
+        xasprintf("grep -E -A30 'Sanitizer|runtime error' %s/server.log", kt_tmpdir());
     cleanup_free char *report = sh(cmd, NULL);
     KT_ASSERT_MSG(report[0] == '\0', "knode server: %s", report);
     KT_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "knode server exited with %d", st);
@@ -312,6 +312,31 @@ static void run_pod(cluster *cl, const cJSON *pod)
     kn_error_free(&err);
 }
 
+/* The kubelet's final delete: grace period 0 with the pod's uid as the
+ * precondition (the grace period also in the query: the API server reads
+ * it from there). */
+static void confirm_deletion(cluster *cl, const cJSON *pod)
+{
+    cleanup_buf kn_buf path = KN_BUF_INIT;
+    kc_resource_path(&path, &kc_res_pods, str(pod, "metadata.namespace"), str(pod, "metadata.name"),
+                     NULL);
+    kn_buf_append_str(&path, "?gracePeriodSeconds=0");
+    cleanup_free char *body =
+        xasprintf("{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":0,"
+                  "\"preconditions\":{\"uid\":\"%s\"}}",
+                  str(pod, "metadata.uid"));
+    kc_request req = {.method = "DELETE",
+                      .path = path.data,
+                      .content_type = "application/json",
+                      .body = body,
+                      .body_len = strlen(body)};
+    kc_response resp = {0};
+    kn_error *err = NULL;
+    if (kc_client_request(cl->c, &req, &resp, &err) == 0)
+        kc_response_clear(&resp);
+    kn_error_free(&err);
+}
+
 static void kubelet_sync_node(cluster *cl, const char *node)
 {
     renew_lease(cl, node);
@@ -327,10 +352,7 @@ static void kubelet_sync_node(cluster *cl, const char *node)
     cJSON_ArrayForEach(pod, cJSON_GetObjectItem(list, "items"))
     {
         if (str(pod, "metadata.deletionTimestamp")) {
-            kc_delete_options o = {.grace_period_seconds = 0};
-            kc_delete(cl->c, &kc_res_pods, str(pod, "metadata.namespace"),
-                      str(pod, "metadata.name"), &o, NULL, &err);
-            kn_error_free(&err);
+            confirm_deletion(cl, pod);
         } else if (!pod_ready(pod)) {
             run_pod(cl, pod);
         }
@@ -446,4 +468,147 @@ KT_TEST_TIMEOUT(controllers, scheduler_honours_selectors_affinity_and_ports, 180
         wait_kubectl(&cl, "get pod port-2 -o jsonpath='{.spec.nodeName}'", "a-", false);
     KT_ASSERT_MSG(strcmp(p1, p2) != 0, "both host-port pods on %s", p1);
     finish_cluster(&cl);
+}
+
+/* ---- ReplicaSets and Deployments ---------------------------------------------------------- */
+
+static const char orphan_pod[] =
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: stray\n  labels: {app: cache}\nspec:\n"
+    "  containers:\n  - {name: c, image: localhost/busybox:1.36}\n";
+
+static const char cache_rs[] =
+    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: cache\nspec:\n  replicas: 2\n"
+    "  selector:\n    matchLabels: {app: cache}\n  template:\n    metadata:\n"
+    "      labels: {app: cache, tier: backend}\n    spec:\n      containers:\n"
+    "      - {name: c, image: localhost/busybox:1.36}\n";
+
+KT_TEST_TIMEOUT(controllers, replicaset_adopts_releases_and_replaces, 180)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "n1", "4", NULL, NULL);
+    add_node(&cl, "n2", "4", NULL, NULL);
+    start_kubelet(&cl);
+    apply(&cl, "stray.yaml", orphan_pod);
+    apply(&cl, "cache.yaml", cache_rs);
+    /* the orphan is adopted: only one pod is created */
+    cleanup_free char *ready = wait_kubectl(
+        &cl, "get rs cache -o jsonpath='{.status.readyReplicas}/{.status.replicas}'", "2/2", false);
+    cleanup_free char *owner =
+        kubectl(&cl, "get pod stray -o jsonpath='{.metadata.ownerReferences[0].name}:"
+                     "{.metadata.ownerReferences[0].controller}'");
+    KT_ASSERT_STREQ(owner, "cache:true");
+    cleanup_free char *count =
+        kubectl(&cl, "get pods -l app=cache -o jsonpath='{range .items[*]}x{end}'");
+    KT_ASSERT_STREQ(count, "xx");
+    /* the stray pod lacks the template's tier label */
+    cleanup_free char *labelled =
+        kubectl(&cl, "get rs cache -o jsonpath='{.status.fullyLabeledReplicas}'");
+    KT_ASSERT_STREQ(labelled, "1");
+    /* relabelled out of the selector: released and replaced */
+    kubectl_ok(&cl, "label pod stray app=gone --overwrite");
+    cleanup_free char *released =
+        wait_kubectl(&cl, "get pod stray -o jsonpath='{.metadata.ownerReferences}'", "cache", true);
+    cleanup_free char *replaced = wait_kubectl(
+        &cl, "get pods -l app=cache,tier=backend -o jsonpath='{range .items[*]}x{end}'", "xx",
+        false);
+    /* scaled down: the surplus pods go */
+    kubectl_ok(&cl, "scale rs cache --replicas=1");
+    cleanup_free char *one = wait_kubectl(
+        &cl, "get rs cache -o jsonpath='{.status.replicas} {.status.observedGeneration}'", "1 2",
+        false);
+    finish_cluster(&cl);
+}
+
+static const char web_deployment[] =
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n"
+    "  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n"
+    "      labels: {app: web}\n    spec:\n      containers:\n"
+    "      - name: c\n        image: localhost/busybox:1.35\n"
+    "        resources: {requests: {cpu: 100m}}\n";
+
+static void rollout_status(const cluster *cl, const char *version)
+{
+    int st;
+    cleanup_free char *out = kubectl_v(cl, version, "rollout status deploy/web --timeout=90s", &st);
+    KT_ASSERT_MSG(st == 0, "rollout status (%s): %s", version ? version : "default", out);
+    KT_ASSERT_CONTAINS(out, "deployment \"web\" successfully rolled out");
+}
+
+static void rollout_with(const char *version)
+{
+    cleanup_free char *bin = xasprintf(KUBECTL_DIR "/kubectl.%s", version);
+    if (access(bin, X_OK) != 0)
+        KT_SKIP("%s not installed", bin);
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "n1", "4", NULL, NULL);
+    add_node(&cl, "n2", "4", NULL, NULL);
+    add_node(&cl, "n3", "4", NULL, NULL);
+    start_kubelet(&cl);
+    apply(&cl, "web.yaml", web_deployment);
+    rollout_status(&cl, version);
+    /* three pods, each bound to a node: least-allocated spreads them */
+    cleanup_free char *nodes =
+        kubectl(&cl, "get pods -l app=web -o jsonpath='{range .items[*]}{.spec.nodeName} {end}'");
+    KT_ASSERT_CONTAINS(nodes, "n1 ");
+    KT_ASSERT_CONTAINS(nodes, "n2 ");
+    KT_ASSERT_CONTAINS(nodes, "n3 ");
+
+    kubectl_ok(&cl, "set image deploy/web c=localhost/busybox:1.36");
+    rollout_status(&cl, version);
+    cleanup_free char *v2 = wait_kubectl(&cl,
+                                         "get rs -l app=web -o jsonpath='{range "
+                                         ".items[*]}{.spec.replicas}{end}'",
+                                         "30", false);
+    cleanup_free char *rev = kubectl(
+        &cl, "get deploy web -o jsonpath='{.metadata.annotations.deployment\\.kubernetes\\.io/"
+             "revision}'");
+    KT_ASSERT_STREQ(rev, "2");
+
+    cleanup_free char *undo_args = xasprintf("rollout undo deploy/web");
+    int st;
+    cleanup_free char *undo = kubectl_v(&cl, version, undo_args, &st);
+    KT_ASSERT_MSG(st == 0, "rollout undo: %s", undo);
+    rollout_status(&cl, version);
+    cleanup_free char *image =
+        kubectl(&cl, "get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}'");
+    KT_ASSERT_STREQ(image, "localhost/busybox:1.35");
+    cleanup_free char *rev3 = wait_kubectl(
+        &cl,
+        "get deploy web -o jsonpath='{.metadata.annotations.deployment\\.kubernetes\\.io/"
+        "revision} {.status.updatedReplicas} {.status.availableReplicas}'",
+        "3 3 3", false);
+    cleanup_free char *images = wait_kubectl(&cl,
+                                             "get pods -l app=web -o jsonpath='{range "
+                                             ".items[*]}{.spec.containers[0].image} {end}'",
+                                             "1.36", true);
+    KT_ASSERT_STREQ(images, "localhost/busybox:1.35 localhost/busybox:1.35 "
+                            "localhost/busybox:1.35 ");
+    /* the old ReplicaSet of revision 1 became revision 3 */
+    cleanup_free char *hist =
+        kubectl(&cl, "get rs -l app=web -o jsonpath='{range .items[*]}{.metadata.annotations."
+                     "deployment\\.kubernetes\\.io/revision}:{.metadata.annotations.deployment\\"
+                     ".kubernetes\\.io/revision-history} {end}'");
+    KT_ASSERT_CONTAINS(hist, "3:1 ");
+    cleanup_free char *conds = kubectl(
+        &cl, "get deploy web -o jsonpath='{range .status.conditions[*]}{.type}={.reason} {end}'");
+    KT_ASSERT_CONTAINS(conds, "Available=MinimumReplicasAvailable");
+    KT_ASSERT_CONTAINS(conds, "Progressing=NewReplicaSetAvailable");
+
+    kubectl_ok(&cl, "scale deploy/web --replicas=5");
+    rollout_status(&cl, version);
+    cleanup_free char *five =
+        wait_kubectl(&cl, "get deploy web -o jsonpath='{.status.readyReplicas}'", "5", false);
+    finish_cluster(&cl);
+}
+
+KT_TEST_TIMEOUT(controllers, deployment_rollout_and_undo_kubectl_1_27, 300)
+{
+    rollout_with("1.27");
+}
+
+KT_TEST_TIMEOUT(controllers, deployment_rollout_and_undo_kubectl_1_33, 300)
+{
+    rollout_with("1.33");
 }
