@@ -34,6 +34,7 @@ typedef struct api_route {
     char ns[256];
     char name[256];
     char sub[32];
+    const api_user *user; /* who asks (NULL: an internal writer) */
 } api_route;
 
 /* Fills resp with a Status for err (code from its kind). */

@@ -329,31 +329,6 @@ static void dispatch(kn_apiserver *s, const api_route *rt, kn_http_request *req,
                    "the server does not allow this method on the requested resource");
 }
 
-/* 403 with upstream's message: `pods "x" is forbidden: User "u" cannot get
- * resource "pods" in API group "" in the namespace "ns"`. */
-static void forbidden(kn_http_response *resp, const api_user *u, const char *verb,
-                      const api_route *rt)
-{
-    kn_buf m;
-    kn_buf_init(&m);
-    if (rt->name[0])
-        kn_buf_appendf(&m, "%s \"%s\" is forbidden: ", rt->res->name, rt->name);
-    else
-        kn_buf_appendf(&m, "%s is forbidden: ", rt->res->name);
-    kn_buf_appendf(&m, "User \"%s\" cannot %s resource \"%s\"", u->name, verb, rt->res->name);
-    if (rt->sub[0])
-        kn_buf_appendf(&m, "/%s", rt->sub);
-    kn_buf_appendf(&m, " in API group \"%s\"", rt->res->group);
-    if (rt->ns[0])
-        kn_buf_appendf(&m, " in the namespace \"%s\"", rt->ns);
-    else
-        kn_buf_append_str(&m, " at the cluster scope");
-    kn_http_respond(resp, 403, "application/json",
-                    kn_status_json(403, "Forbidden", m.data, rt->res->group, rt->res->name,
-                                   rt->name[0] ? rt->name : NULL, NULL));
-    kn_buf_free(&m);
-}
-
 /* The Kubernetes verb of a resource request. */
 static const char *verb_of(kn_http_request *req, const api_route *rt)
 {
@@ -403,8 +378,9 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
     if (k == ROUTE_NONE)
         return api_status(resp, 404, "NotFound",
                           "the server could not find the requested resource");
-    if (!kn_auth_authorize(s, &user, verb_of(req, &rt), &rt))
-        return forbidden(resp, &user, verb_of(req, &rt), &rt);
+    rt.user = &user;
+    if (!kn_auth_authorize_request(s, &user, verb_of(req, &rt), &rt, req, resp))
+        return;
     KN_V(4, "apiserver", "%s %s user=%s", req->method, req->path, user.name);
     dispatch(s, &rt, req, resp);
 }

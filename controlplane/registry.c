@@ -10,6 +10,7 @@
 
 #include "controlplane/admission.h"
 #include "controlplane/apiserver-internal.h"
+#include "controlplane/auth.h"
 #include "controlplane/kproto.h"
 #include "controlplane/objmeta.h"
 #include "controlplane/smpatch.h"
@@ -485,7 +486,8 @@ void api_create(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     bool alloc = strcmp(rt->res->name, "services") == 0 && !rt->res->group[0];
     if (alloc)
         pthread_mutex_lock(&s->alloc_mu);
-    if (kn_admission_create(s, rt->res, obj, &causes, &err) < 0)
+    if (kn_auth_admit(s, rt->user, rt, NULL, obj, &causes, &err) < 0 ||
+        kn_admission_create(s, rt->res, obj, &causes, &err) < 0)
         api_error(resp, rt, err);
     else if (causes.len)
         respond_invalid(resp, rt, kn_meta_str(obj, "name"), &causes);
@@ -521,7 +523,7 @@ static void carry_over(const api_route *rt, const cJSON *old, cJSON *upd)
             cJSON_AddItemToObject(nm, fixed[i], cJSON_Duplicate(v, 1));
     }
     bool status_sub = kn_resource_has_sub(rt->res, "status");
-    bool is_status = strcmp(rt->sub, "status") == 0;
+    bool is_status = strcmp(rt->sub, "status") == 0 || strcmp(rt->sub, "approval") == 0;
     if (status_sub && !is_status) { /* the main resource cannot change status */
         cJSON_DeleteItemFromObjectCaseSensitive(upd, "status");
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(old, "status");
@@ -617,7 +619,8 @@ static void finish_update(kn_apiserver *s, const api_route *rt, cJSON *old, int6
     }
     set_type(rt->res, upd);
     carry_over(rt, old, upd);
-    if (kn_admission_update(s, rt, old, upd, &causes, &err) < 0)
+    if (kn_auth_admit(s, rt->user, rt, old, upd, &causes, &err) < 0 ||
+        kn_admission_update(s, rt, old, upd, &causes, &err) < 0)
         api_error(resp, rt, err);
     else if (causes.len)
         respond_invalid(resp, rt, rt->name, &causes);

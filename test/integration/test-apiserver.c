@@ -150,7 +150,7 @@ static void have_kubectl(const char *version)
 static void crud_with(const char *version)
 {
     have_kubectl(version);
-    server s = {0};
+    static server s;
     kt_on_cleanup(stop_server, &s);
     start_server(&s);
     cleanup_free char *ns = kubectl(&s, version, "get ns", NULL);
@@ -218,7 +218,7 @@ KT_TEST_TIMEOUT(apiserver, kubectl_1_33_crud, 180)
 
 KT_TEST_TIMEOUT(apiserver, watch_sees_changes, 120)
 {
-    server s = {0};
+    static server s;
     kt_on_cleanup(stop_server, &s);
     start_server(&s);
     cleanup_free char *out_path = xasprintf("%s/watch.out", kt_tmpdir());
@@ -262,7 +262,7 @@ static char *request(const server *s, const char *auth, const char *method, cons
 
 KT_TEST_TIMEOUT(apiserver, errors_are_status_objects, 120)
 {
-    server s = {0};
+    static server s;
     kt_on_cleanup(stop_server, &s);
     start_server(&s);
     int code;
@@ -349,7 +349,7 @@ KT_TEST_TIMEOUT(apiserver, errors_are_status_objects, 120)
  * part-way. Every create that got 201 must be there after a restart. */
 KT_TEST_TIMEOUT(apiserver, kill9_loses_no_acknowledged_create, 180)
 {
-    server s = {0};
+    static server s;
     kt_on_cleanup(stop_server, &s);
     start_server(&s);
     cleanup_free char *script = xasprintf(
@@ -385,7 +385,7 @@ KT_TEST_TIMEOUT(apiserver, kill9_loses_no_acknowledged_create, 180)
  * ERROR event with a 410 Expired Status; a watch from now works. */
 KT_TEST_TIMEOUT(apiserver, watch_from_compacted_revision_is_gone, 120)
 {
-    server s = {.compaction = "1s"};
+    static server s = {.compaction = "1s"};
     kt_on_cleanup(stop_server, &s);
     start_server(&s);
     kubectl_ok(&s, "", "create cm old --from-literal=a=1");
@@ -413,7 +413,7 @@ KT_TEST_TIMEOUT(apiserver, watch_from_compacted_revision_is_gone, 120)
  * clusterIP is honoured (and refused when taken or out of range). */
 KT_TEST_TIMEOUT(apiserver, service_allocation_is_unique, 120)
 {
-    server s = {0};
+    static server s;
     kt_on_cleanup(stop_server, &s);
     start_server(&s);
     cleanup_free char *script =
