@@ -3,6 +3,7 @@
 #include "controlplane/admission.h"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ static bool is(const kn_resource *r, const char *group, const char *name)
 
 const char *kn_admission_name_error(const kn_resource *r, const char *name)
 {
+    /* upstream validates no CSR name (kubelets use node-csr-<base64url>) */
+    if (is(r, "certificates.k8s.io", "certificatesigningrequests"))
+        return *name ? NULL : "name must not be empty";
     if (is(r, "", "namespaces") || is(r, "", "services"))
         return kn_dns1123_label_error(name);
     return kn_dns1123_subdomain_error(name);
@@ -592,6 +596,32 @@ static void create_namespace(cJSON *obj)
     cJSON_AddStringToObject(cJSON_AddObjectToObject(obj, "status"), "phase", "Active");
 }
 
+/* Secrets: type defaults to Opaque; stringData is a write-only convenience
+ * merged into data (base64) and dropped, as upstream does. */
+static void prepare_secret(cJSON *obj)
+{
+    default_str(obj, "type", "Opaque");
+    cJSON *sd = cJSON_DetachItemFromObjectCaseSensitive(obj, "stringData");
+    if (!cJSON_IsObject(sd)) {
+        cJSON_Delete(sd);
+        return;
+    }
+    cJSON *data = obj_at(obj, "data");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, sd)
+    {
+        if (!cJSON_IsString(e))
+            continue;
+        size_t n = strlen(e->valuestring);
+        char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)e->valuestring, (int)n);
+        cJSON_DeleteItemFromObjectCaseSensitive(data, e->string);
+        cJSON_AddStringToObject(data, e->string, b64);
+        free(b64);
+    }
+    cJSON_Delete(sd);
+}
+
 /* Namespaced objects may only be created in a namespace that exists and is
  * not terminating (upstream's NamespaceLifecycle admission). */
 static int check_namespace(kn_apiserver *s, const cJSON *obj, kn_error **err)
@@ -629,7 +659,7 @@ int kn_admission_create(kn_apiserver *s, const kn_resource *r, cJSON *obj, kn_ca
     else if (is(r, "", "namespaces"))
         create_namespace(obj);
     else if (is(r, "", "secrets"))
-        default_str(obj, "type", "Opaque");
+        prepare_secret(obj);
     else if (strcmp(r->group, "apps") == 0 && strcmp(r->name, "controllerrevisions") != 0)
         create_workload(r, obj, causes);
     return 0;
@@ -656,6 +686,8 @@ int kn_admission_update(kn_apiserver *s, const api_route *rt, const cJSON *old, 
                           "`spec.containers[*].image`, `spec.initContainers[*].image`, "
                           "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to "
                           "existing tolerations) or `spec.terminationGracePeriodSeconds`");
+    } else if (is(r, "", "secrets")) {
+        prepare_secret(upd);
     } else if (is(r, "", "services")) {
         cJSON *spec = obj_at(upd, "spec");
         const cJSON *os = cJSON_GetObjectItemCaseSensitive(old, "spec");

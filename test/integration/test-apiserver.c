@@ -335,6 +335,17 @@ KT_TEST_TIMEOUT(apiserver, errors_are_status_objects, 120)
     KT_ASSERT_EQ(code, 409);
     KT_ASSERT_CONTAINS(conflict, "\"reason\":\"Conflict\"");
 
+    /* stringData is merged into data (base64) and not stored */
+    cleanup_free char *sec =
+        write_file("sec.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s1\nstringData:\n"
+                               "  password: hunter2\n");
+    cleanup_free char *sec_apply = xasprintf("apply -f %s", sec);
+    kubectl_ok(&s, "", sec_apply);
+    cleanup_free char *pw = kubectl(&s, "", "get secret s1 -o jsonpath='{.data.password}'", NULL);
+    KT_ASSERT_STREQ(pw, "aHVudGVyMg==");
+    cleanup_free char *sd = kubectl(&s, "", "get secret s1 -o jsonpath='{.stringData}'", NULL);
+    KT_ASSERT_STREQ(sd, "");
+
     cleanup_free char *big_cmd =
         xasprintf("head -c 3200000 /dev/zero | tr '\\0' 'a' > %s/big.json", kt_tmpdir());
     KT_ASSERT_EQ(system(big_cmd), 0);
