@@ -34,8 +34,15 @@ static bool is_mirror(const cJSON *obj)
 static void deliver(kl_api_source *s, kc_obj *o)
 {
     const cJSON *obj = kc_obj_json(o);
-    if (is_mirror(obj))
+    if (is_mirror(obj)) {
+        const char *ns = NULL, *name = NULL, *del = NULL;
+        kn_json_get_string_opt(obj, "metadata.namespace", "default", &ns, NULL);
+        kn_json_get_string_opt(obj, "metadata.name", NULL, &name, NULL);
+        kn_json_get_string_opt(obj, "metadata.deletionTimestamp", NULL, &del, NULL);
+        if (del && name && s->on_mirror_gone)
+            s->on_mirror_gone(s->mirror_arg, ns, name);
         return;
+    }
     kl_pod *pod = NULL;
     cleanup_error kn_error *err = NULL;
     if (kl_pod_decode(obj, &pod, &err) < 0) {

@@ -5,7 +5,8 @@
  * Every added or changed pod is decoded (kl_pod_decode) and handed to the
  * sink; a pod that does not decode is logged and left out. Mirror pods
  * (annotation kubernetes.io/config.mirror) are the API's copies of static
- * pods: they never run, and their deletion is reported to on_mirror_gone so
+ * pods: they never run; their deletion, or a deletionTimestamp set on them,
+ * is reported to on_mirror_gone so
  * the status manager recreates them. A deleted pod is removed from the
  * sink. Once the informer has listed, the source reports itself ready. */
 #ifndef KNODE_KUBELET_API_SOURCE_H

@@ -9,6 +9,7 @@
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
 #define COMPONENT "status"
@@ -205,10 +206,33 @@ static int patch_status(kl_status_manager *m, const job *j, const char *uid, kn_
     return 0;
 }
 
+/* DELETE with grace 0 and a uid precondition. The grace period goes in the
+ * query as well as in the DeleteOptions body: knode server reads only the
+ * query on DELETE (see the report), the other form is upstream's. */
+static int delete_request(kl_status_manager *m, const job *j, const char *uid, kn_error **err)
+{
+    cleanup_buf kn_buf path = KN_BUF_INIT;
+    kc_resource_path(&path, &kc_res_pods, j->ns, j->name, NULL);
+    kn_buf_append_str(&path, "?gracePeriodSeconds=0");
+    cleanup_free char *body =
+        xasprintf("{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\","
+                  "\"gracePeriodSeconds\":0,\"preconditions\":{\"uid\":\"%s\"}}",
+                  uid);
+    kc_request req = {.method = "DELETE",
+                      .path = path.data,
+                      .content_type = "application/json",
+                      .body = body,
+                      .body_len = strlen(body)};
+    kc_response resp;
+    memset(&resp, 0, sizeof(resp));
+    int r = kc_client_request(m->client, &req, &resp, err);
+    kc_response_clear(&resp);
+    return r;
+}
+
 static int delete_pod(kl_status_manager *m, const job *j, const char *uid, kn_error **err)
 {
-    kc_delete_options d = {.grace_period_seconds = 0, .precondition_uid = uid};
-    if (kc_delete(m->client, &kc_res_pods, j->ns, j->name, &d, NULL, err) < 0) {
+    if (delete_request(m, j, uid, err) < 0) {
         if (kn_error_code(*err) == KN_ENOTFOUND || kn_error_code(*err) == KN_ECONFLICT) {
             kn_error_free(err);
             return 0;
@@ -268,7 +292,9 @@ static int ensure_mirror(kl_status_manager *m, const job *j, char **uid, kn_erro
             return kn_error_set(err, KN_EEXIST, "pod %s/%s exists and is not a mirror pod", j->ns,
                                 j->name);
         }
-        bool same = j->hash && strcmp(mirror, j->hash) == 0;
+        /* a mirror being deleted is deleted for good and made again */
+        bool same =
+            j->hash && strcmp(mirror, j->hash) == 0 && !str_at(cur, "metadata.deletionTimestamp");
         *uid = dup_or_null(str_at(cur, "metadata.uid"));
         kc_obj_unref(o);
         if (same)

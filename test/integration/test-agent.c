@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -225,6 +226,7 @@ static void start_kubelet(void)
     cleanup_free char *log = xasprintf("%s/kubelet.log", E.dir);
     cleanup_free char *root = xasprintf("%s/kubelet", E.dir);
     cleanup_free char *logs = xasprintf("%s/pod-logs", E.dir);
+    cleanup_free char *manifests = xasprintf("%s/manifests", E.dir);
     cleanup_free char *cgroot = xstrdup(E.nd->cgroup_parent);
     *strrchr(cgroot, '/') = '\0'; /* the testbed's parent is <root>/kubepods */
     char *argv[] = {knode,
@@ -247,8 +249,25 @@ static void start_kubelet(void)
                     "knode.test/role=worker",
                     "--node-status-update-frequency",
                     "2s",
+                    "--pod-manifest-path",
+                    manifests,
                     NULL};
     E.kubelet = spawn_in(E.nd->netns, log, argv);
+}
+
+static const char STATIC_POD[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\n"
+                                 "  namespace: default\nspec:\n  containers:\n  - name: httpd\n"
+                                 "    image: localhost/busybox:1.35\n"
+                                 "    imagePullPolicy: Never\n"
+                                 "    command: [httpd, -f, -p, \"8081\", -h, /www]\n";
+
+static void write_static_pod(void)
+{
+    cleanup_free char *dir = xasprintf("%s/manifests", E.dir);
+    KT_ASSERT(mkdir(dir, 0755) == 0);
+    cleanup_free char *path = xasprintf("%s/web.yaml", dir);
+    FILE *f = fopen(path, "w");
+    KT_ASSERT(f && fputs(STATIC_POD, f) >= 0 && fclose(f) == 0);
 }
 
 static void setup(void)
@@ -269,6 +288,7 @@ static void setup(void)
     KT_ASSERT_OK(tb_cluster_up(&E.tb, 1, &err), err);
     E.nd = &E.tb.nodes[0];
     kt_on_cleanup(teardown, NULL);
+    write_static_pod();
     start_server();
     start_kubelet();
 }
@@ -383,6 +403,31 @@ static void check_deployment(void)
     wait_web_running(); /* the ReplicaSet's replacement runs */
 }
 
+/* The static pod's mirror: created Running, recreated after a delete, gone
+ * with the manifest. */
+static void check_mirror_pod(void)
+{
+    const char *get = "get pod static-web-" NODE " -o jsonpath='{.status.phase} "
+                      "{.metadata.annotations.kubernetes\\.io/config\\.mirror}'";
+    wait_output(get, "Running ", "mirror pod running");
+    cleanup_free char *uid1 =
+        kubectl(NULL, "get pod static-web-" NODE " -o jsonpath='{.metadata.uid}'");
+    kubectl_ok("delete pod static-web-" NODE " --wait=false");
+    time_t end = time(NULL) + WAIT_S;
+    for (;;) {
+        cleanup_free char *uid2 =
+            kubectl(NULL, "get pod static-web-" NODE " -o jsonpath='{.metadata.uid}'");
+        if (strcmp(uid1, uid2) != 0 && !strstr(uid2, "NotFound") && uid2[0])
+            break;
+        KT_ASSERT_MSG(time(NULL) < end, "mirror pod not recreated: %s", uid2);
+        usleep(500000);
+    }
+    wait_output(get, "Running ", "recreated mirror pod running");
+    cleanup_free char *path = xasprintf("%s/manifests/web.yaml", E.dir);
+    KT_ASSERT(unlink(path) == 0);
+    wait_output("get pod static-web-" NODE, "NotFound", "mirror pod deleted with its manifest");
+}
+
 static void check_crashloop(void)
 {
     apply("crash", CRASH);
@@ -420,6 +465,7 @@ KT_TEST_TIMEOUT(agent, kubelet_runs_a_deployment, 900)
     setup();
     check_node();
     check_deployment();
+    check_mirror_pod();
     check_crashloop();
     check_runtime_down();
     /* a clean SIGTERM exit */
