@@ -23,6 +23,7 @@ static const kn_ctl_def *const controllers[] = {
     &kn_ctl_scheduler,
     &kn_ctl_replicaset,
     &kn_ctl_deployment,
+    &kn_ctl_endpointslice,
 };
 
 #define NCONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))

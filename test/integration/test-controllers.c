@@ -278,14 +278,16 @@ static const char *str(const cJSON *o, const char *path)
     return s;
 }
 
-static bool pod_ready(const cJSON *pod)
+/* True once the "kubelet" reported on the pod (the test may then turn it
+ * not ready and it stays so). */
+static bool pod_reported(const cJSON *pod)
 {
     const cJSON *c, *conds = NULL;
     kn_json_get_array_opt(pod, "status.conditions", &conds, NULL);
     cJSON_ArrayForEach(c, conds)
     {
         if (strcmp(str(c, "type") ? str(c, "type") : "", "Ready") == 0)
-            return strcmp(str(c, "status") ? str(c, "status") : "", "True") == 0;
+            return true;
     }
     return false;
 }
@@ -353,7 +355,7 @@ static void kubelet_sync_node(cluster *cl, const char *node)
     {
         if (str(pod, "metadata.deletionTimestamp")) {
             confirm_deletion(cl, pod);
-        } else if (!pod_ready(pod)) {
+        } else if (!pod_reported(pod)) {
             run_pod(cl, pod);
         }
     }
@@ -611,4 +613,67 @@ KT_TEST_TIMEOUT(controllers, deployment_rollout_and_undo_kubectl_1_27, 300)
 KT_TEST_TIMEOUT(controllers, deployment_rollout_and_undo_kubectl_1_33, 300)
 {
     rollout_with("1.33");
+}
+
+/* ---- Services ---------------------------------------------------------------------------- */
+
+static const char api_app[] =
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 2\n"
+    "  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n"
+    "      labels: {app: api}\n    spec:\n      containers:\n"
+    "      - name: c\n        image: localhost/busybox:1.36\n"
+    "        ports: [{name: http, containerPort: 8080}]\n---\n"
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  labels: {team: a}\nspec:\n"
+    "  selector: {app: api}\n  ports:\n  - {name: web, port: 80, targetPort: http}\n";
+
+#define SLICE_READY                                                                                \
+    "get endpointslices -l kubernetes.io/service-name=api -o jsonpath='{range "                    \
+    ".items[*].endpoints[*]}{.conditions.ready}/{.conditions.serving} {end}'"
+
+KT_TEST_TIMEOUT(controllers, endpointslice_follows_pod_readiness, 180)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "n1", "4", NULL, NULL);
+    add_node(&cl, "n2", "4", NULL, NULL);
+    start_kubelet(&cl);
+    apply(&cl, "api.yaml", api_app);
+    cleanup_free char *two = wait_kubectl(&cl, SLICE_READY, "true/true true/true", false);
+    cleanup_free char *meta = kubectl(
+        &cl, "get endpointslices -l kubernetes.io/service-name=api -o jsonpath='{.items[0]."
+             "addressType} {.items[0].ports[0].name}:{.items[0].ports[0].port} "
+             "{.items[0].metadata.labels.endpointslice\\.kubernetes\\.io/managed-by} "
+             "{.items[0].metadata.labels.team} {.items[0].metadata.ownerReferences[0].kind}'");
+    KT_ASSERT_STREQ(meta, "IPv4 web:8080 endpointslice-controller.k8s.io a Service");
+    cleanup_free char *ep =
+        wait_kubectl(&cl,
+                     "get endpoints api -o jsonpath='{.subsets[0].ports[0].port} {range "
+                     ".subsets[0].addresses[*]}{.targetRef.kind} {end}'",
+                     "8080 Pod Pod", false);
+
+    /* one pod turns not ready: the slice keeps it as not ready, Endpoints moves it */
+    cleanup_free char *pod =
+        kubectl(&cl, "get pods -l app=api -o jsonpath='{.items[0].metadata.name}'");
+    cleanup_free char *patch =
+        xasprintf("patch pod %s --subresource=status --type=strategic -p "
+                  "'{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}'",
+                  pod);
+    kubectl_ok(&cl, patch);
+    cleanup_free char *mixed = wait_kubectl(&cl, SLICE_READY, "false/false", false);
+    KT_ASSERT_CONTAINS(mixed, "true/true");
+    cleanup_free char *not_ready = wait_kubectl(
+        &cl, "get endpoints api -o jsonpath='{.subsets[0].notReadyAddresses[0].targetRef.name}'",
+        pod, false);
+    KT_ASSERT_STREQ(not_ready, pod);
+
+    /* scaled up: the new pod joins once ready */
+    kubectl_ok(&cl, "scale deploy api --replicas=3");
+    cleanup_free char *three =
+        wait_kubectl(&cl,
+                     "get endpointslices -l kubernetes.io/service-name=api -o jsonpath='{range "
+                     ".items[*].endpoints[?(@.conditions.ready==true)]}x{end}'",
+                     "xx", false);
+    cleanup_free char *count = wait_kubectl(
+        &cl, "get endpoints api -o jsonpath='{range .subsets[0].addresses[*]}x{end}'", "xx", false);
+    finish_cluster(&cl);
 }
