@@ -30,20 +30,6 @@ int options_run_unbuilt(const char *command, const char *usage, kn_flag *flags, 
     return options_not_built(command, what);
 }
 
-int cmd_standalone(int argc, char **argv)
-{
-    size_t n;
-    kn_flag *f = options_merge(&n, server_flags, server_nflags, standalone_extra_flags,
-                               standalone_extra_nflags, kubelet_flags, kubelet_nflags, proxy_flags,
-                               proxy_nflags, dns_flags, dns_nflags, NULL);
-    return options_run_unbuilt(
-        "knode standalone",
-        "Run a whole one-node cluster: API server, store, scheduler, controllers,\n"
-        "kubelet, Service proxy and DNS in one process. kubectl uses\n"
-        "<data-dir>/admin.kubeconfig.",
-        f, n, argc, argv, "the standalone cluster (control plane + node agent)");
-}
-
 int cmd_server(int argc, char **argv)
 {
     size_t n;
@@ -72,17 +58,4 @@ int cmd_server(int argc, char **argv)
         return 1;
     }
     return 0;
-}
-
-int cmd_agent(int argc, char **argv)
-{
-    size_t n;
-    kn_flag *f =
-        options_merge(&n, agent_join_flags, agent_join_nflags, kubelet_flags, kubelet_nflags,
-                      proxy_flags, proxy_nflags, dns_flags, dns_nflags, NULL);
-    return options_run_unbuilt(
-        "knode agent",
-        "Join an existing API server as a worker node (kubeconfig, or --server\n"
-        "--token --ca-cert-hash) and run kubelet, Service proxy and DNS.",
-        f, n, argc, argv, "the node agent");
 }

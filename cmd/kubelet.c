@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api-client/bootstrap.h"
 #include "api-client/kubeconfig.h"
 #include "api-client/rest.h"
 #include "cmd/knode.h"
@@ -76,26 +77,56 @@ static void tune_kernel(void)
     }
 }
 
-typedef struct node_strings {
-    char *name, *ips, *dns;
+struct node_handle {
+    char *name, *ips, *dns, *kubeconfig;
     const char *dns_v[MAX_DNS + 1];
-} node_strings;
+    kl_node_config nc;
+    kc_client *client;
+    kl_agent *agent;
+};
 
-static void fill_node_config(kl_node_config *c, node_strings *s)
+static void fill_node_config(node_handle *h)
 {
+    kl_node_config *c = &h->nc;
     kl_node_config_defaults(c);
-    s->name = node_name();
-    c->node_name = s->name;
+    h->name = node_name();
+    c->node_name = h->name;
     const char *ips[KL_MAX_NODE_IPS + 1] = {0};
-    s->ips = split_list(opt_kubelet.node_ip, ips, KL_MAX_NODE_IPS);
+    h->ips = split_list(opt_kubelet.node_ip, ips, KL_MAX_NODE_IPS);
     for (int i = 0; i < KL_MAX_NODE_IPS; i++)
         c->node_ips[i] = ips[i];
-    s->dns = split_list(opt_kubelet.cluster_dns, s->dns_v, MAX_DNS);
-    c->cluster_dns = s->dns_v[0] ? s->dns_v : NULL;
+    h->dns = split_list(opt_kubelet.cluster_dns, h->dns_v, MAX_DNS);
+    c->cluster_dns = h->dns_v[0] ? h->dns_v : NULL;
     c->cluster_domain = opt_kubelet.cluster_domain;
     c->root_dir = opt_kubelet.root_dir;
     c->pod_logs_dir = opt_kubelet.pod_logs_dir;
     c->cgroup_root = opt_kubelet.cgroup_root;
+}
+
+/* TLS bootstrap (--bootstrap-kubeconfig, or knode agent's --server/--token)
+ * into the kubeconfig the agent then uses. */
+static int bootstrap(node_handle *h, const node_run_opts *o, kn_error **err)
+{
+    bool join = o->join_server && *o->join_server;
+    bool boot = opt_kubelet.bootstrap_kubeconfig && *opt_kubelet.bootstrap_kubeconfig;
+    if (!join && !boot)
+        return 0;
+    if (!h->kubeconfig || !*h->kubeconfig) {
+        free(h->kubeconfig);
+        h->kubeconfig = xasprintf("%s/kubelet.kubeconfig", opt_kubelet.root_dir);
+    }
+    cleanup_free char *certs = xasprintf("%s/pki", opt_kubelet.root_dir);
+    kc_bootstrap_options b = {.server = join ? o->join_server : NULL,
+                              .token = join ? o->join_token : NULL,
+                              .ca_cert_hash = join ? o->join_ca_cert_hash : NULL,
+                              .bootstrap_kubeconfig =
+                                  join ? NULL : opt_kubelet.bootstrap_kubeconfig,
+                              .node_name = h->name,
+                              .cert_dir = certs,
+                              .kubeconfig = h->kubeconfig};
+    if (kc_bootstrap_run(&b, err) < 0)
+        return kn_error_wrap(err, "TLS bootstrap");
+    return 0;
 }
 
 static int make_client(const char *kubeconfig, kc_client **out, kn_error **err)
@@ -103,17 +134,16 @@ static int make_client(const char *kubeconfig, kc_client **out, kn_error **err)
     cleanup_kc_config kc_config *kc = NULL;
     if (kc_config_load(kubeconfig && *kubeconfig ? kubeconfig : NULL, NULL, &kc, err) < 0)
         return kn_error_wrap(err, "kubeconfig");
-    return kc_client_new(kc, NULL, out, err);
+    /* the informers, the node status loop and the status manager retry on
+     * their own (and stop promptly, which in-client retry waits do not) */
+    kc_client_options co = {.max_retries = -1};
+    return kc_client_new(kc, &co, out, err);
 }
 
-static int serve(const node_run_opts *o, const kl_node_config *nc, const sigset_t *sigs,
-                 kn_error **err)
+static int start_agent(node_handle *h, const node_run_opts *o, kn_error **err)
 {
-    kc_client *client = NULL;
-    if (make_client(o->kubeconfig ? o->kubeconfig : opt_kubelet.kubeconfig, &client, err) < 0)
-        return -1;
-    kl_agent_opts ao = {.client = client,
-                        .node = nc,
+    kl_agent_opts ao = {.client = h->client,
+                        .node = &h->nc,
                         .runtime_endpoint = o->runtime_endpoint
                                                 ? o->runtime_endpoint
                                                 : opt_kubelet.container_runtime_endpoint,
@@ -125,50 +155,63 @@ static int serve(const node_run_opts *o, const kl_node_config *nc, const sigset_
                         .system_reserved = opt_kubelet.system_reserved,
                         .max_pods = (int)opt_kubelet.max_pods,
                         .manage_cni = opt_kubelet.manage_cni,
+                        .assign_pod_cidr = o->assign_pod_cidr,
                         .cni_conf_dir = o->cni_conf_dir,
                         .cni_data_dir = o->cni_data_dir,
                         .proxy = o->proxy,
                         .dns = o->dns,
                         .node_status_period_ns = node_status_update_frequency};
-    kl_agent *a = NULL;
-    int r = kl_agent_start(&ao, &a, err);
-    if (r == 0) {
-        KN_INFO(COMPONENT, "node %s running", nc->node_name);
-        int sig = 0;
-        sigwait(sigs, &sig);
-        KN_INFO(COMPONENT, "received signal %d, shutting down (pods keep running)", sig);
-        kl_agent_stop(a);
+    return kl_agent_start(&ao, &h->agent, err);
+}
+
+int node_start(const node_run_opts *o, node_handle **out, kn_error **err)
+{
+    if (opt_kubelet.tune_kernel)
+        tune_kernel();
+    node_handle *h = xcalloc(1, sizeof(*h));
+    fill_node_config(h);
+    h->kubeconfig = xstrdup(o->kubeconfig ? o->kubeconfig : opt_kubelet.kubeconfig);
+    if (bootstrap(h, o, err) < 0 || make_client(h->kubeconfig, &h->client, err) < 0 ||
+        start_agent(h, o, err) < 0) {
+        node_stop(h);
+        return -1;
     }
-    kc_client_free(client);
-    return r;
+    KN_INFO(COMPONENT, "node %s running", h->nc.node_name);
+    *out = h;
+    return 0;
+}
+
+void node_stop(node_handle *h)
+{
+    if (!h)
+        return;
+    kl_agent_stop(h->agent);
+    kc_client_free(h->client);
+    free(h->name);
+    free(h->ips);
+    free(h->dns);
+    free(h->kubeconfig);
+    free(h);
 }
 
 int node_run(const node_run_opts *o)
 {
-    sigset_t own;
-    const sigset_t *sigs = o->sigs;
-    if (!sigs) {
-        sigemptyset(&own);
-        sigaddset(&own, SIGINT);
-        sigaddset(&own, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &own, NULL); /* before any thread starts */
-        sigs = &own;
-    }
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* before any thread starts */
     signal(SIGPIPE, SIG_IGN);
-    if (opt_kubelet.tune_kernel)
-        tune_kernel();
-    kl_node_config nc;
-    node_strings s = {0};
-    fill_node_config(&nc, &s);
     cleanup_error kn_error *err = NULL;
-    int r = serve(o, &nc, sigs, &err);
-    free(s.name);
-    free(s.ips);
-    free(s.dns);
-    if (r < 0) {
+    node_handle *h = NULL;
+    if (node_start(o, &h, &err) < 0) {
         fprintf(stderr, "%s: %s\n", o->command, kn_error_msg(err));
         return kn_error_code(err) == KN_EINVAL ? 2 : 1;
     }
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    KN_INFO(COMPONENT, "received signal %d, shutting down (pods keep running)", sig);
+    node_stop(h);
     return 0;
 }
 

@@ -103,6 +103,7 @@ static int start_node(kl_agent *a, kn_error **err)
                        .kube_reserved = a->o.kube_reserved,
                        .system_reserved = a->o.system_reserved,
                        .status_period_ns = a->o.node_status_period_ns,
+                       .assign_pod_cidr = a->o.assign_pod_cidr,
                        .on_pod_cidr = on_pod_cidr,
                        .pod_cidr_arg = a};
     return kl_node_start(&no, &a->node, err);

@@ -25,6 +25,7 @@ typedef struct kl_agent_opts {
     const char *node_labels, *taints, *kube_reserved, *system_reserved;
     int max_pods;
     bool manage_cni;               /* write the CNI conflist for the podCIDR */
+    const char *assign_pod_cidr;   /* see kl_node_opts (standalone) */
     const char *cni_conf_dir;      /* NULL: /etc/cni/net.d */
     const char *cni_data_dir;      /* host-local dataDir; NULL: the plugin's default */
     const np_proxy_opts *proxy;    /* NULL: no Service proxy */

@@ -371,7 +371,7 @@ struct kl_node {
     kl_node_opts o;
     kl_node_config config;
     kl_host_info host;
-    char *labels, *taints, *kube_reserved, *system_reserved;
+    char *labels, *taints, *kube_reserved, *system_reserved, *assign_cidr;
     cri_conn *cri;
     char *runtime_version;
     char *uid;
@@ -571,6 +571,18 @@ static void *node_thread(void *arg)
     return NULL;
 }
 
+static int assign_pod_cidr(kl_node *n, kn_error **err)
+{
+    cleanup_free char *patch = xasprintf("{\"spec\":{\"podCIDR\":\"%s\",\"podCIDRs\":[\"%s\"]}}",
+                                         n->assign_cidr, n->assign_cidr);
+    cleanup_cjson cJSON *out = NULL;
+    if (kc_patch(n->o.client, &kc_res_nodes, NULL, n->config.node_name, NULL, KC_PATCH_MERGE, patch,
+                 &out, err) < 0)
+        return kn_error_wrap(err, "set node %s podCIDR %s", n->config.node_name, n->assign_cidr);
+    remember_node(n, out);
+    return 0;
+}
+
 /* Creates the Node, or reads the existing one. */
 static int register_node(kl_node *n, kn_error **err)
 {
@@ -594,6 +606,10 @@ static int register_node(kl_node *n, kn_error **err)
     if (r < 0)
         return kn_error_wrap(err, "register node %s", n->config.node_name);
     remember_node(n, out);
+    const char *cidr = NULL;
+    kn_json_get_string_opt(out, "spec.podCIDR", NULL, &cidr, NULL);
+    if ((!cidr || !*cidr) && n->assign_cidr)
+        return assign_pod_cidr(n, err);
     return 0;
 }
 
@@ -606,6 +622,8 @@ static void copy_opts(kl_node *n, const kl_node_opts *o)
     n->taints = o->taints ? xstrdup(o->taints) : NULL;
     n->kube_reserved = o->kube_reserved ? xstrdup(o->kube_reserved) : NULL;
     n->system_reserved = o->system_reserved ? xstrdup(o->system_reserved) : NULL;
+    n->assign_cidr = o->assign_pod_cidr ? xstrdup(o->assign_pod_cidr) : NULL;
+    n->o.assign_pod_cidr = n->assign_cidr;
     n->o.node_labels = n->labels;
     n->o.taints = n->taints;
     n->o.kube_reserved = n->kube_reserved;
@@ -697,6 +715,7 @@ void kl_node_stop(kl_node *n)
     free(n->last_sig);
     cJSON_Delete(n->last_conditions);
     free(n->labels);
+    free(n->assign_cidr);
     free(n->taints);
     free(n->kube_reserved);
     free(n->system_reserved);

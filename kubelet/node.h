@@ -78,6 +78,9 @@ typedef struct kl_node_opts {
     int64_t report_period_ns; /* 0: 5 min */
     int64_t lease_period_ns;  /* 0: 10 s */
     int lease_duration_s;     /* 0: 40 */
+    /* when the Node has no spec.podCIDR, set this one (standalone: the
+     * cluster's first /24, as the node IPAM controller would); NULL: wait */
+    const char *assign_pod_cidr;
     void (*on_pod_cidr)(void *arg, const char *cidr);
     void *pod_cidr_arg;
 } kl_node_opts;
