@@ -16,8 +16,9 @@
 #
 # Use the cluster from another shell:
 #   sudo ip netns exec knode-run kubectl --kubeconfig BUILD/run/admin.kubeconfig get nodes
-# Ctrl-C stops knode; run.sh then stops what is left in the namespace (the
-# pods' shims and containers, all started by this run) by PID and removes it.
+# Ctrl-C stops knode; run.sh then stops what is left (the shims in the
+# namespace, the pods in the cgroup tree /knode-run, all started by this run)
+# by PID and removes the namespace, the cgroups and the shim sockets.
 set -eu
 BUILD=${1:-build}
 BUILD=$(cd "$BUILD" && pwd)
@@ -43,6 +44,16 @@ cleanup() {
     sleep 1
     for pid in $(ip netns pids "$NS" 2>/dev/null); do
         kill -KILL "$pid" 2>/dev/null || true
+    done
+    # the pods run in netns of their own but in this run's cgroup tree
+    for f in $(find /sys/fs/cgroup/memory/knode-run -name cgroup.procs 2>/dev/null); do
+        for pid in $(cat "$f"); do
+            kill -KILL "$pid" 2>/dev/null || true
+        done
+    done
+    sleep 1
+    for d in /sys/fs/cgroup/*/knode-run; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
     done
     ip netns del "$NS" 2>/dev/null || true
     # containerd 1.6 keeps shim sockets in /run/containerd/s whatever its
