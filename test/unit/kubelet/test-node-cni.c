@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "kubelet/cni.h"
+#include "kubelet/containerd.h"
 #include "kubelet/status_manager.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
@@ -98,4 +99,24 @@ KT_TEST(node_cni, mirror_pod_of_a_static_pod)
     KT_ASSERT_OK(kn_json_get_object(m, "metadata.annotations", &ann, &err), err);
     KT_ASSERT_STREQ(
         cJSON_GetObjectItemCaseSensitive(ann, "kubernetes.io/config.mirror")->valuestring, "abc");
+}
+
+KT_TEST(node_cni, containerd_config)
+{
+    kl_containerd_opts o = {
+        .dir = "/d/containerd", .cni_conf_dir = "/d/cni/net.d", .cni_bin_dir = "/usr/lib/cni"};
+    cleanup_free char *t = kl_containerd_config(&o, "/usr/sbin/runc", "/usr/bin/crun");
+    KT_ASSERT_CONTAINS(t, "root = \"/d/containerd/root\"");
+    KT_ASSERT_CONTAINS(t, "address = \"/d/containerd/containerd.sock\"");
+    KT_ASSERT_CONTAINS(t, "sandbox_image = \"localhost/pause:3.9\"");
+    KT_ASSERT_CONTAINS(t, "restrict_oom_score_adj = true");
+    KT_ASSERT_CONTAINS(t, "netns_mounts_under_state_dir = true");
+    KT_ASSERT_CONTAINS(t, "conf_dir = \"/d/cni/net.d\"");
+    KT_ASSERT_CONTAINS(t, "bin_dir = \"/usr/lib/cni\"");
+    KT_ASSERT_CONTAINS(t, "stream_server_port = \"10010\"");
+    KT_ASSERT_CONTAINS(t, "default_runtime_name = \"runc\"");
+    KT_ASSERT_CONTAINS(t, "BinaryName = \"/usr/bin/crun\"");
+    KT_ASSERT_CONTAINS(t, "SystemdCgroup = false");
+    cleanup_free char *no_crun = kl_containerd_config(&o, "/usr/sbin/runc", NULL);
+    KT_ASSERT(strstr(no_crun, "crun") == NULL);
 }
