@@ -842,7 +842,7 @@ cJSON *kn_admission_scale_view(const kn_resource *r, const cJSON *obj)
     cJSON_AddNumberToObject(st, "replicas", (double)have);
     const cJSON *sel = NULL;
     kn_label_selector *ls = NULL;
-    if (kn_json_get_object_opt(obj, "spec.selector", &sel, NULL) == 0 && sel &&
+    if (kn_json_get_object_opt(obj, "spec.selector", &sel, NULL) >= 0 && sel &&
         kn_label_selector_from_json(sel, "spec.selector", &ls, NULL) == 0) {
         char *s = kn_label_selector_string(ls);
         cJSON_AddStringToObject(st, "selector", s);

@@ -741,10 +741,10 @@ static void read_delete_opts(kn_http_request *req, delete_opts *o)
     if (!o->body)
         return;
     int64_t bg;
-    if (kn_json_get_int64_opt(o->body, "gracePeriodSeconds", -1, &bg, NULL) == 0 && bg >= 0)
+    if (kn_json_get_int64_opt(o->body, "gracePeriodSeconds", -1, &bg, NULL) >= 0 && bg >= 0)
         o->grace = bg;
     const char *p = NULL;
-    if (kn_json_get_string_opt(o->body, "propagationPolicy", NULL, &p, NULL) == 0 && p)
+    if (kn_json_get_string_opt(o->body, "propagationPolicy", NULL, &p, NULL) >= 0 && p)
         o->propagation = p;
     kn_json_get_string_opt(o->body, "preconditions.uid", NULL, &o->uid, NULL);
     kn_json_get_string_opt(o->body, "preconditions.resourceVersion", NULL, &o->rv, NULL);

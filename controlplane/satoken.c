@@ -199,7 +199,7 @@ int kn_sa_token_verify(const char *data_dir, const char *jwt, const char *audien
     free(payload);
     int64_t exp = 0, nbf = 0, now = (int64_t)time(NULL);
     if (!c || kn_json_get_int64(c, "exp", &exp, NULL) < 0 || exp < now ||
-        (kn_json_get_int64_opt(c, "nbf", 0, &nbf, NULL) == 0 && nbf > now + 60) ||
+        (kn_json_get_int64_opt(c, "nbf", 0, &nbf, NULL) >= 0 && nbf > now + 60) ||
         !audience_ok(c, audience)) {
         cJSON_Delete(c);
         return kn_error_set(err, KN_EUNAUTHORIZED,

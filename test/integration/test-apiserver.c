@@ -173,6 +173,10 @@ static void crud_with(const char *version)
     KT_ASSERT_CONTAINS(svc, "80/TCP");
     KT_ASSERT_CONTAINS(svc, "10.96.");
     kubectl_ok(&s, version, "scale deploy web -n team --replicas=5");
+    cleanup_free char *scale =
+        kubectl(&s, version, "get --raw /apis/apps/v1/namespaces/team/deployments/web/scale", NULL);
+    KT_ASSERT_CONTAINS(scale, "\"selector\":\"app=web\"");
+    KT_ASSERT_CONTAINS(scale, "\"replicas\":5");
     kubectl_ok(&s, version, "label deploy web -n team tier=front");
     kubectl_ok(&s, version, "annotate deploy web -n team note=hello");
     kubectl_ok(&s, version,
@@ -334,6 +338,27 @@ KT_TEST_TIMEOUT(apiserver, errors_are_status_objects, 120)
                 "application/json", &code);
     KT_ASSERT_EQ(code, 409);
     KT_ASSERT_CONTAINS(conflict, "\"reason\":\"Conflict\"");
+
+    /* a pod bound to a node is deleted gracefully; DeleteOptions in the body
+     * with gracePeriodSeconds 0 (the kubelet's confirmation) removes it */
+    cleanup_free char *bound = write_file(
+        "bound.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bound\nspec:\n"
+                      "  nodeName: n1\n  containers:\n  - name: c\n    image: busybox\n");
+    cleanup_free char *bound_apply = xasprintf("apply -f %s", bound);
+    kubectl_ok(&s, "", bound_apply);
+    cleanup_free char *graceful =
+        request(&s, NULL, "DELETE", "/api/v1/namespaces/default/pods/bound", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 200);
+    KT_ASSERT_CONTAINS(graceful, "\"deletionGracePeriodSeconds\":30");
+    cleanup_free char *opts = write_file(
+        "del.json", "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"gracePeriodSeconds\":0}");
+    cleanup_free char *confirmed =
+        request(&s, NULL, "DELETE", "/api/v1/namespaces/default/pods/bound", opts,
+                "application/json", &code);
+    KT_ASSERT_EQ(code, 200);
+    cleanup_free char *gone_pod =
+        request(&s, NULL, "GET", "/api/v1/namespaces/default/pods/bound", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 404);
 
     /* stringData is merged into data (base64) and not stored */
     cleanup_free char *sec =
