@@ -152,6 +152,7 @@ void kl_agent_stop(kl_agent *a)
         return;
     kl_static_pods_free(a->statics);
     kl_api_source_stop(a->source);
+    kl_status_manager_stop(a->status);    /* it reads the pod informer */
     kc_informer_factory_free(a->factory); /* before the sinks its informers call */
     kl_api_source_free(a->source);
     if (a->proxy)

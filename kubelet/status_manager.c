@@ -452,15 +452,24 @@ int kl_status_manager_new(const kl_status_manager_opts *o, kl_status_manager **o
     return 0;
 }
 
-void kl_status_manager_free(kl_status_manager *m)
+void kl_status_manager_stop(kl_status_manager *m)
 {
     if (!m)
         return;
     pthread_mutex_lock(&m->mu);
+    bool join = !m->stop;
     m->stop = true;
     pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->mu);
-    pthread_join(m->thread, NULL);
+    if (join)
+        pthread_join(m->thread, NULL);
+}
+
+void kl_status_manager_free(kl_status_manager *m)
+{
+    if (!m)
+        return;
+    kl_status_manager_stop(m);
     for (size_t i = 0; i < m->n; i++)
         entry_free(m->v[i]);
     free(m->v);

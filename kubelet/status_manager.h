@@ -51,7 +51,12 @@ void kl_status_manager_mirror_gone(void *arg, const char *ns, const char *name);
 /* Number of pods with a status not written yet (for tests). */
 int kl_status_manager_pending(kl_status_manager *m);
 
-/* Stops the thread (pending writes are dropped) and frees m. NULL is fine. */
+/* Stops the writer thread (pending writes are dropped); the sink still
+ * accepts statuses (kept, never written). Call before the pod informer
+ * goes away. Idempotent; NULL is fine. */
+void kl_status_manager_stop(kl_status_manager *m);
+
+/* Stops the thread and frees m. NULL is fine. */
 void kl_status_manager_free(kl_status_manager *m);
 
 /* The mirror pod of a static pod's manifest raw for node_name (caller
