@@ -220,7 +220,8 @@ static void start_server(void)
     }
 }
 
-static void start_kubelet(void)
+/* `knode kubelet`, or `knode agent` (agent: with proxy and DNS). */
+static void start_kubelet(bool agent)
 {
     cleanup_free char *knode = knode_path();
     cleanup_free char *log = xasprintf("%s/kubelet.log", E.dir);
@@ -230,7 +231,7 @@ static void start_kubelet(void)
     cleanup_free char *cgroot = xstrdup(E.nd->cgroup_parent);
     *strrchr(cgroot, '/') = '\0'; /* the testbed's parent is <root>/kubepods */
     char *argv[] = {knode,
-                    "kubelet",
+                    agent ? "agent" : "kubelet",
                     "--kubeconfig",
                     E.kubeconfig,
                     "--container-runtime-endpoint",
@@ -251,7 +252,14 @@ static void start_kubelet(void)
                     "2s",
                     "--pod-manifest-path",
                     manifests,
+                    "--dns-health-address",
+                    "127.0.0.1:18081",
+                    "--healthz-bind-address",
+                    "127.0.0.1:10256",
+                    NULL,
                     NULL};
+    if (!agent) /* the last flags are the agent's */
+        argv[sizeof(argv) / sizeof(argv[0]) - 6] = NULL;
     E.kubelet = spawn_in(E.nd->netns, log, argv);
 }
 
@@ -270,7 +278,7 @@ static void write_static_pod(void)
     KT_ASSERT(f && fputs(STATIC_POD, f) >= 0 && fclose(f) == 0);
 }
 
-static void setup(void)
+static void setup(bool agent)
 {
     if (geteuid() != 0)
         KT_SKIP("needs root (testbed)");
@@ -290,7 +298,12 @@ static void setup(void)
     kt_on_cleanup(teardown, NULL);
     write_static_pod();
     start_server();
-    start_kubelet();
+    if (agent) {
+        /* the cluster DNS address the agent serves on */
+        cleanup_free char *o = NULL;
+        KT_ASSERT_OK(tb_sh(E.nd->netns, "ip addr add 10.96.0.10/32 dev lo", 10, &o, &err), err);
+    }
+    start_kubelet(agent);
 }
 
 static void check_node(void)
@@ -462,7 +475,7 @@ static void check_runtime_down(void)
 
 KT_TEST_TIMEOUT(agent, kubelet_runs_a_deployment, 900)
 {
-    setup();
+    setup(false);
     check_node();
     check_deployment();
     check_mirror_pod();
@@ -474,4 +487,42 @@ KT_TEST_TIMEOUT(agent, kubelet_runs_a_deployment, 900)
     KT_ASSERT(waitpid(E.kubelet, &st, 0) == E.kubelet);
     E.kubelet = 0;
     KT_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "kubelet exit status %d", st);
+}
+
+static const char LOOKUP[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lookup\nspec:\n"
+                             "  restartPolicy: Never\n  containers:\n  - name: c\n"
+                             "    image: localhost/busybox:1.35\n    imagePullPolicy: Never\n"
+                             "    command: [nslookup, web.default.svc.cluster.local]\n";
+
+static const char SERVICE[] =
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n"
+    "  selector: {app: web}\n  ports:\n  - {port: 80, targetPort: 8080}\n";
+
+/* knode agent: the kubelet plus the Service proxy and DNS on one client. */
+KT_TEST_TIMEOUT(agent, agent_serves_services_and_dns, 900)
+{
+    setup(true);
+    check_node();
+    apply("web", DEPLOYMENT);
+    apply("svc", SERVICE);
+    wait_web_running();
+    cleanup_free char *ip = kubectl(NULL, "get svc web -o jsonpath='{.spec.clusterIP}'");
+    time_t end = time(NULL) + WAIT_S;
+    for (;;) {
+        cleanup_free char *page =
+            capture(NULL, "ip netns exec %s curl -s --max-time 5 http://%s/", E.nd->netns, ip);
+        if (strstr(page, "hello-from-busybox"))
+            break;
+        KT_ASSERT_MSG(time(NULL) < end, "service %s: %s", ip, page);
+        usleep(500000);
+    }
+    apply("lookup", LOOKUP);
+    wait_output("get pod lookup -o jsonpath='{.status.phase} "
+                "{.status.containerStatuses[0].state.terminated.exitCode}'",
+                "Succeeded 0", "a pod resolved the Service name through the agent's DNS");
+    KT_ASSERT(kill(E.kubelet, SIGTERM) == 0);
+    int st = 0;
+    KT_ASSERT(waitpid(E.kubelet, &st, 0) == E.kubelet);
+    E.kubelet = 0;
+    KT_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent exit status %d", st);
 }
