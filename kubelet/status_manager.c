@@ -381,7 +381,8 @@ static void remove_entry(kl_status_manager *m, entry *e)
 }
 
 /* Records the outcome of a job on its entry (lock held). */
-static void finish_job(kl_status_manager *m, const job *j, const char *sig, int r, int64_t now)
+static void finish_job(kl_status_manager *m, const job *j, const char *sig, bool written, int r,
+                       int64_t now)
 {
     entry *e = find(m, j->uid);
     if (!e)
@@ -395,8 +396,10 @@ static void finish_job(kl_status_manager *m, const job *j, const char *sig, int 
         return;
     }
     e->backoff = 0;
-    free(e->written);
-    e->written = xstrdup(sig);
+    if (written) { /* else (pod not in the API yet) the next status tries again */
+        free(e->written);
+        e->written = xstrdup(sig);
+    }
     if (j->final && !e->dirty)
         remove_entry(m, e);
 }
@@ -411,7 +414,7 @@ static void run_job(kl_status_manager *m, job *j)
     if (r < 0)
         KN_WARN(COMPONENT, "%s", kn_error_msg(err));
     pthread_mutex_lock(&m->mu);
-    finish_job(m, j, sig, r, kn_time_monotonic_ns());
+    finish_job(m, j, sig, written, r, kn_time_monotonic_ns());
 }
 
 static void *writer_main(void *arg)
