@@ -46,11 +46,12 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
     done
     # the pods run in netns of their own but in this run's cgroup tree
-    for f in $(find /sys/fs/cgroup/memory/knode-run -name cgroup.procs 2>/dev/null); do
-        for pid in $(cat "$f"); do
-            kill -KILL "$pid" 2>/dev/null || true
+    find /sys/fs/cgroup/memory/knode-run -name cgroup.procs 2>/dev/null |
+        while read -r f; do
+            while read -r pid; do
+                kill -KILL "$pid" 2>/dev/null || true
+            done <"$f"
         done
-    done
     sleep 1
     for d in /sys/fs/cgroup/*/knode-run; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
