@@ -430,14 +430,19 @@ static void probe(kl_node *n, kl_node_facts *f, char **msg)
     f->ready = *msg == NULL;
 }
 
-/* The status signature: the JSON with heartbeat times blanked. */
-static char *status_sig(const cJSON *st)
+char *kl_node_status_signature(const cJSON *status)
 {
-    cleanup_cjson cJSON *c = cJSON_Duplicate(st, true);
+    cleanup_cjson cJSON *c = cJSON_Duplicate(status, true);
     cJSON *cond;
     cJSON_ArrayForEach(cond, cJSON_GetObjectItemCaseSensitive(c, "conditions"))
         cJSON_DeleteItemFromObjectCaseSensitive(cond, "lastHeartbeatTime");
     return kn_json_print(c);
+}
+
+bool kl_node_status_due(const char *last_sig, const char *sig, int64_t last_post_ns, int64_t now_ns,
+                        int64_t report_period_ns)
+{
+    return !last_sig || strcmp(last_sig, sig) != 0 || now_ns - last_post_ns >= report_period_ns;
 }
 
 static void set_pod_cidr(kl_node *n, const cJSON *node)
@@ -493,11 +498,11 @@ static void status_round(kl_node *n, int64_t now_ns, bool force)
     probe(n, &f, &msg);
     f.not_ready_message = msg;
     cleanup_cjson cJSON *st = kl_node_status_build(&n->o, &n->host, &f, n->last_conditions);
-    cleanup_free char *sig = status_sig(st);
+    cleanup_free char *sig = kl_node_status_signature(st);
     bool changed = !n->last_sig || strcmp(sig, n->last_sig) != 0;
-    bool due = now_ns - n->last_post_ns >= n->o.report_period_ns;
     cleanup_error kn_error *err = NULL;
-    if (!changed && !due && !force) {
+    if (!force &&
+        !kl_node_status_due(n->last_sig, sig, n->last_post_ns, now_ns, n->o.report_period_ns)) {
         cleanup_cjson cJSON *node = NULL;
         if (kc_get(n->o.client, &kc_res_nodes, NULL, n->config.node_name, &node, &err) == 0)
             remember_node(n, node);

@@ -103,6 +103,15 @@ int kl_node_build(const kl_node_opts *o, const kl_host_info *h, const kl_node_fa
 cJSON *kl_node_status_build(const kl_node_opts *o, const kl_host_info *h, const kl_node_facts *f,
                             const cJSON *prev);
 
+/* The status as compared between rounds: its JSON without the conditions'
+ * lastHeartbeatTime (caller frees). */
+char *kl_node_status_signature(const cJSON *status);
+
+/* Whether a round posts the status: it changed (signature differs, or
+ * nothing was posted yet) or report_period_ns passed since the last post. */
+bool kl_node_status_due(const char *last_sig, const char *sig, int64_t last_post_ns, int64_t now_ns,
+                        int64_t report_period_ns);
+
 typedef struct kl_node kl_node;
 
 /* Registers the node and starts the status and lease thread. */

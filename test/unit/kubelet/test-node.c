@@ -165,3 +165,27 @@ KT_TEST(node, host_info_reads_the_host)
     KT_ASSERT(h.arch[0] != '\0');
     KT_ASSERT(h.os_image[0] != '\0');
 }
+
+KT_TEST(node, status_posted_when_changed_or_due)
+{
+    kl_node_config cfg = {.node_name = "n1"};
+    kl_node_opts o = {.config = &cfg};
+    kl_host_info h = host();
+    kl_node_facts f = {.ready = true, .now = "T1"};
+    cleanup_cjson cJSON *s1 = kl_node_status_build(&o, &h, &f, NULL);
+    f.now = "T2"; /* only heartbeats move */
+    cleanup_cjson cJSON *s2 =
+        kl_node_status_build(&o, &h, &f, cJSON_GetObjectItemCaseSensitive(s1, "conditions"));
+    cleanup_free char *sig1 = kl_node_status_signature(s1);
+    cleanup_free char *sig2 = kl_node_status_signature(s2);
+    KT_ASSERT_STREQ(sig1, sig2);
+    const int64_t min5 = INT64_C(300000000000);
+    KT_ASSERT(kl_node_status_due(NULL, sig1, 0, 1, min5));
+    KT_ASSERT(!kl_node_status_due(sig1, sig2, 0, 10000000000, min5));
+    KT_ASSERT(kl_node_status_due(sig1, sig2, 0, min5, min5));
+    f = (kl_node_facts){.ready = false, .not_ready_message = "down", .now = "T3"};
+    cleanup_cjson cJSON *s3 =
+        kl_node_status_build(&o, &h, &f, cJSON_GetObjectItemCaseSensitive(s2, "conditions"));
+    cleanup_free char *sig3 = kl_node_status_signature(s3);
+    KT_ASSERT(kl_node_status_due(sig2, sig3, 0, 1, min5));
+}
