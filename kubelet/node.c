@@ -468,7 +468,7 @@ static void set_pod_cidr(kl_node *n, const cJSON *node)
 static void remember_node(kl_node *n, const cJSON *node)
 {
     const char *uid = NULL;
-    if (kn_json_get_string_opt(node, "metadata.uid", NULL, &uid, NULL) == 0 && uid) {
+    if (kn_json_get_string_opt(node, "metadata.uid", NULL, &uid, NULL) >= 0 && uid) {
         free(n->uid);
         n->uid = xstrdup(uid);
     }

@@ -207,8 +207,8 @@ static int patch_status(kl_status_manager *m, const job *j, const char *uid, kn_
 }
 
 /* DELETE with grace 0 and a uid precondition. The grace period goes in the
- * query as well as in the DeleteOptions body: knode server reads only the
- * query on DELETE (see the report), the other form is upstream's. */
+ * query as well as in the DeleteOptions body (knode servers before b6ee002
+ * read only the query; both forms are upstream's). */
 static int delete_request(kl_status_manager *m, const job *j, const char *uid, kn_error **err)
 {
     cleanup_buf kn_buf path = KN_BUF_INIT;

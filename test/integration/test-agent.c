@@ -325,8 +325,8 @@ static void check_node(void)
     KT_ASSERT_CONTAINS(info, "containerd://");
     KT_ASSERT_CONTAINS(info, want);
     wait_output("-n kube-node-lease get lease " NODE " -o jsonpath='{.spec.holderIdentity} "
-                "{.spec.leaseDurationSeconds}'",
-                NODE " 40", "node lease");
+                "{.spec.leaseDurationSeconds} {.metadata.ownerReferences[0].kind}'",
+                NODE " 40 Node", "node lease owned by the Node");
 }
 
 static const char DEPLOYMENT[] = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
