@@ -172,6 +172,12 @@ void kn_ctl_set(cJSON *obj, const char *key, cJSON *item);
 /* The object member key of obj, created when missing. */
 cJSON *kn_ctl_obj(cJSON *obj, const char *key);
 
+/* DELETE an object with a propagation policy ("Background", "Foreground",
+ * "Orphan" or NULL) and, when uid is set, a uid precondition. A missing
+ * object is not an error. */
+int kn_ctl_delete(kn_ctl_ctx *ctx, const kc_resource *r, const char *ns, const char *name,
+                  const char *uid, const char *propagation, kn_error **err);
+
 /* "namespace/name" split into ns and name (copied, bounded). */
 void kn_ctl_split_key(const char *key, char ns[256], char name[256]);
 

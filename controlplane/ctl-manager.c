@@ -19,11 +19,17 @@
 
 #define SYNC_TIMEOUT (120 * KN_NSEC_PER_SEC)
 
+/* In start order; stopped in reverse. */
 static const kn_ctl_def *const controllers[] = {
-    &kn_ctl_scheduler,
-    &kn_ctl_replicaset,
-    &kn_ctl_deployment,
-    &kn_ctl_endpointslice,
+    &kn_ctl_scheduler,      /* kube-scheduler's part */
+    &kn_ctl_replicaset,     /* kube-controller-manager's part from here */
+    &kn_ctl_deployment,     /* RollingUpdate, Recreate, rollbacks */
+    &kn_ctl_endpointslice,  /* and the legacy Endpoints */
+    &kn_ctl_serviceaccount, /* "default" in every namespace */
+    &kn_ctl_namespace,      /* deleting namespaces with their content */
+    &kn_ctl_gc,             /* ownerReferences */
+    &kn_ctl_nodelifecycle,  /* stale nodes, taints by condition */
+    &kn_ctl_tainteviction,  /* NoExecute taints */
 };
 
 #define NCONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))

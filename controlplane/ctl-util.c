@@ -9,6 +9,7 @@
 #include "lib/clock.h"
 #include "lib/duration.h"
 #include "lib/json.h"
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
 const kc_resource kn_ctl_res_deployments = {"apps", "v1", "deployments", true};
@@ -415,4 +416,36 @@ void kn_ctl_split_key(const char *key, char ns[256], char name[256])
     }
     snprintf(ns, 256, "%.*s", (int)(slash - key), key);
     snprintf(name, 256, "%s", slash + 1);
+}
+
+int kn_ctl_delete(kn_ctl_ctx *ctx, const kc_resource *r, const char *ns, const char *name,
+                  const char *uid, const char *propagation, kn_error **err)
+{
+    kn_buf path = KN_BUF_INIT;
+    kc_resource_path(&path, r, ns, name, NULL);
+    if (propagation)
+        kn_buf_appendf(&path, "?propagationPolicy=%s", propagation);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "kind", "DeleteOptions");
+    cJSON_AddStringToObject(body, "apiVersion", "v1");
+    if (propagation)
+        cJSON_AddStringToObject(body, "propagationPolicy", propagation);
+    if (uid)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "preconditions"), "uid", uid);
+    char *text = kn_json_print(body);
+    kc_request req = {.method = "DELETE",
+                      .path = path.data,
+                      .content_type = "application/json",
+                      .body = text,
+                      .body_len = strlen(text)};
+    kc_response resp = {0};
+    int rc = kc_client_request(ctx->client, &req, &resp, err);
+    if (rc == 0)
+        kc_response_clear(&resp);
+    else if (kn_error_code(*err) == KN_ENOTFOUND)
+        rc = 0, kn_error_free(err);
+    free(text);
+    cJSON_Delete(body);
+    kn_buf_free(&path);
+    return rc;
 }

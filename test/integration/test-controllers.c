@@ -250,7 +250,7 @@ static void add_node(cluster *cl, const char *name, const char *cpu, const char 
 }
 
 /* Makes node's "kubelet" stop (lease no longer renewed, pods untouched). */
-__attribute__((unused)) static void kill_node(cluster *cl, const char *name)
+static void kill_node(cluster *cl, const char *name)
 {
     pthread_mutex_lock(&cl->lock);
     for (int i = 0; i < cl->nnodes; i++) {
@@ -675,5 +675,201 @@ KT_TEST_TIMEOUT(controllers, endpointslice_follows_pod_readiness, 180)
                      "xx", false);
     cleanup_free char *count = wait_kubectl(
         &cl, "get endpoints api -o jsonpath='{range .subsets[0].addresses[*]}x{end}'", "xx", false);
+    finish_cluster(&cl);
+}
+
+/* ---- garbage collection and namespaces ------------------------------------------------------ */
+
+static const char *const gc_apps[] = {"bg", "fg", "orph"};
+
+static const kc_resource deployments_res = {"apps", "v1", "deployments", true};
+
+static char *app_yaml(const char *name)
+{
+    return xasprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\nspec:\n"
+                     "  replicas: 2\n  selector:\n    matchLabels: {app: %s}\n  template:\n"
+                     "    metadata:\n      labels: {app: %s}\n    spec:\n      containers:\n"
+                     "      - {name: c, image: localhost/busybox:1.36}\n---\n"
+                     "apiVersion: v1\nkind: Service\nmetadata:\n  name: %s\nspec:\n"
+                     "  selector: {app: %s}\n  ports: [{port: 80}]\n",
+                     name, name, name, name, name);
+}
+
+/* DELETE with the propagation policy in the query (as DeleteOptions too). */
+static void delete_with(cluster *cl, const kc_resource *r, const char *name, const char *policy)
+{
+    cleanup_buf kn_buf path = KN_BUF_INIT;
+    kc_resource_path(&path, r, "default", name, NULL);
+    kn_buf_appendf(&path, "?propagationPolicy=%s", policy);
+    cleanup_free char *body = xasprintf("{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\","
+                                        "\"propagationPolicy\":\"%s\"}",
+                                        policy);
+    kc_request req = {.method = "DELETE",
+                      .path = path.data,
+                      .content_type = "application/json",
+                      .body = body,
+                      .body_len = strlen(body)};
+    kc_response resp = {0};
+    kn_error *err = NULL;
+    KT_ASSERT_OK(kc_client_request(cl->c, &req, &resp, &err), err);
+    kc_response_clear(&resp);
+}
+
+KT_TEST_TIMEOUT(controllers, garbage_collector_background_foreground_orphan, 240)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "n1", "8", NULL, NULL);
+    start_kubelet(&cl);
+    for (size_t i = 0; i < 3; i++) {
+        cleanup_free char *yaml = app_yaml(gc_apps[i]);
+        cleanup_free char *file = xasprintf("%s.yaml", gc_apps[i]);
+        apply(&cl, file, yaml);
+        cleanup_free char *args =
+            xasprintf("get deploy %s -o jsonpath='{.status.availableReplicas}'", gc_apps[i]);
+        cleanup_free char *ok = wait_kubectl(&cl, args, "2", false);
+    }
+    cleanup_free char *slices = wait_kubectl(
+        &cl, "get endpointslices -l kubernetes.io/service-name=bg -o name", "endpointslice", false);
+
+    /* background (kubectl's default): the ReplicaSet and the pods follow */
+    kubectl_ok(&cl, "delete deploy bg");
+    cleanup_free char *bg = wait_kubectl(&cl, "get rs,pods -l app=bg -o name", "/", true);
+    KT_ASSERT_STREQ(bg, "");
+    /* a deleted Service takes its EndpointSlices and Endpoints along */
+    kubectl_ok(&cl, "delete svc bg");
+    cleanup_free char *nslices = wait_kubectl(
+        &cl, "get endpointslices -l kubernetes.io/service-name=bg -o name", "endpointslice", true);
+    cleanup_free char *neps = wait_kubectl(&cl, "get endpoints -o name", "endpoints/bg", true);
+
+    /* foreground: the deployment stays until its dependents are gone */
+    delete_with(&cl, &deployments_res, "fg", "Foreground");
+    cleanup_free char *fg_all =
+        wait_kubectl(&cl, "get deploy,rs,pods -l app=fg -o name", "/", true);
+    cleanup_free char *fg_gone =
+        wait_kubectl(&cl, "get deploy -o name", "deployment.apps/fg", true);
+
+    /* orphan: the ReplicaSet stays, without its owner */
+    delete_with(&cl, &deployments_res, "orph", "Orphan");
+    cleanup_free char *orph_gone =
+        wait_kubectl(&cl, "get deploy -o name", "deployment.apps/orph", true);
+    cleanup_free char *refs =
+        wait_kubectl(&cl, "get rs -l app=orph -o jsonpath='{.items[*].metadata.ownerReferences}'",
+                     "Deployment", true);
+    cleanup_free char *pods = kubectl(
+        &cl, "get pods -l app=orph -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0]"
+             ".kind} {end}'");
+    KT_ASSERT_STREQ(pods, "ReplicaSet ReplicaSet ");
+    finish_cluster(&cl);
+}
+
+static const char team_ns[] =
+    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n---\n"
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: team\nspec:\n"
+    "  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n"
+    "      labels: {app: web}\n    spec:\n      containers:\n"
+    "      - {name: c, image: localhost/busybox:1.36}\n---\n"
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: team\nspec:\n"
+    "  selector: {app: web}\n  ports: [{port: 80}]\n---\n"
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team\n"
+    "data: {a: b}\n---\n"
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: team\n"
+    "stringData: {t: x}\n";
+
+KT_TEST_TIMEOUT(controllers, namespace_deleted_with_everything_in_it, 240)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "n1", "8", NULL, NULL);
+    start_kubelet(&cl);
+    apply(&cl, "team.yaml", team_ns);
+    /* the ServiceAccount controller gives every namespace its "default" */
+    cleanup_free char *sa =
+        wait_kubectl(&cl, "get sa -n team -o name", "serviceaccount/default", false);
+    cleanup_free char *up = wait_kubectl(
+        &cl, "get deploy web -n team -o jsonpath='{.status.availableReplicas}'", "2", false);
+    cleanup_free char *eps =
+        wait_kubectl(&cl, "get endpointslices -n team -o name", "endpointslice", false);
+    kubectl_ok(&cl, "delete ns team --wait=false");
+    cleanup_free char *phase =
+        kubectl(&cl, "get ns team -o jsonpath='{.status.phase}' --ignore-not-found");
+    KT_ASSERT_MSG(strcmp(phase, "Terminating") == 0 || strcmp(phase, "") == 0, "phase %s", phase);
+    cleanup_free char *gone = wait_kubectl(&cl, "get ns -o name", "namespace/team", true);
+    static const char *const kinds[] = {"pods",      "deploy", "rs",      "svc", "endpointslices",
+                                        "endpoints", "cm",     "secrets", "sa"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        cleanup_free char *args = xasprintf("get %s -n team -o name", kinds[i]);
+        cleanup_free char *left = kubectl(&cl, args);
+        KT_ASSERT_MSG(strstr(left, "/") == NULL, "%s left in team: %s", kinds[i], left);
+    }
+    /* the name can be used again */
+    kubectl_ok(&cl, "create ns team");
+    cleanup_free char *again =
+        wait_kubectl(&cl, "get sa -n team -o name", "serviceaccount/default", false);
+    finish_cluster(&cl);
+}
+
+/* ---- node lifecycle ------------------------------------------------------------------------ */
+
+static const char tolerant_app[] =
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: tolerant\nspec:\n  replicas: 3\n"
+    "  selector:\n    matchLabels: {app: tolerant}\n  template:\n    metadata:\n"
+    "      labels: {app: tolerant}\n    spec:\n      tolerations:\n"
+    "      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute,\n"
+    "         tolerationSeconds: 2}\n      containers:\n"
+    "      - name: c\n        image: localhost/busybox:1.36\n"
+    "        resources: {requests: {cpu: 500m}}\n";
+
+KT_TEST_TIMEOUT(controllers, stale_node_pods_are_evicted, 240)
+{
+    cluster cl = {0};
+    start_cluster(&cl, "10s"); /* --node-monitor-grace-period */
+    add_node(&cl, "n1", "4", NULL, NULL);
+    add_node(&cl, "n2", "4", NULL, NULL);
+    add_node(&cl, "n3", "4", NULL, NULL);
+    start_kubelet(&cl);
+    apply(&cl, "tolerant.yaml", tolerant_app);
+    cleanup_free char *up = wait_kubectl(
+        &cl, "get deploy tolerant -o jsonpath='{.status.availableReplicas}'", "3", false);
+    cleanup_free char *victim =
+        wait_kubectl(&cl,
+                     "get pods -l app=tolerant --field-selector spec.nodeName=n3 -o "
+                     "jsonpath='pod/{.items[0].metadata.name}'",
+                     "pod/tolerant-", false);
+
+    kill_node(&cl, "n3"); /* its Lease is no longer renewed */
+    cleanup_free char *unknown = wait_kubectl(
+        &cl, "get node n3 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}'",
+        "Unknown", false);
+    KT_ASSERT_STREQ(unknown, "Unknown");
+    cleanup_free char *taints =
+        wait_kubectl(&cl, "get node n3 -o jsonpath='{range .spec.taints[*]}{.key}:{.effect} {end}'",
+                     "node.kubernetes.io/unreachable:NoExecute", false);
+    KT_ASSERT_CONTAINS(taints, "node.kubernetes.io/unreachable:NoSchedule");
+    /* the pod there is deleted once its 2 s of toleration are over */
+    cleanup_free char *del_args =
+        xasprintf("get %s -o jsonpath='{.metadata.deletionTimestamp}'", victim);
+    cleanup_free char *deleted = wait_kubectl(&cl, del_args, "T", false);
+    cleanup_free char *cond_args = xasprintf(
+        "get %s -o jsonpath='{.status.conditions[?(@.type==\"DisruptionTarget\")].reason}'",
+        victim);
+    cleanup_free char *reason = kubectl(&cl, cond_args);
+    KT_ASSERT_STREQ(reason, "DeletionByTaintManager");
+    cleanup_free char *ev =
+        wait_kubectl(&cl, "get events -o jsonpath='{range .items[*]}{.reason} {end}'",
+                     "TaintManagerEviction", false);
+    KT_ASSERT_CONTAINS(ev, "NodeNotReady");
+    /* its replacement runs elsewhere, and the live nodes stay Ready */
+    cleanup_free char *back = wait_kubectl(
+        &cl, "get deploy tolerant -o jsonpath='{.status.availableReplicas}'", "3", false);
+    cleanup_free char *on_n3 =
+        kubectl(&cl, "get pods -l app=tolerant --field-selector spec.nodeName=n3 -o "
+                     "jsonpath='pod/{.items[*].metadata.name}'");
+    KT_ASSERT_STREQ(on_n3, victim); /* nothing new was placed on the tainted node */
+    cleanup_free char *ready = kubectl(
+        &cl,
+        "get nodes n1 n2 -o jsonpath='{range .items[*]}{.status.conditions[?(@.type==\"Ready\")]"
+        ".status} {end}'");
+    KT_ASSERT_STREQ(ready, "True True ");
     finish_cluster(&cl);
 }
