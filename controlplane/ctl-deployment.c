@@ -684,6 +684,46 @@ static bool scaling_event(dsync *s)
     return false;
 }
 
+/* reconcileNewReplicaSet: 1 if the new ReplicaSet was scaled. */
+static int reconcile_new_rs(dsync *s, size_t ni, kn_error **err)
+{
+    int64_t cur = i64(s->rs[ni], "spec.replicas", 1);
+    if (cur > s->ro.replicas)
+        return scale_rs(s, ni, s->ro.replicas, err);
+    if (cur == s->ro.replicas)
+        return 0;
+    kn_ctl_rs *v = xcalloc(s->nrs + 1, sizeof(*v));
+    for (size_t i = 0; i < s->nrs; i++)
+        v[i] = view_of(s->rs[i]);
+    int r = scale_rs(s, ni, kn_ctl_new_rs_replicas(&s->ro, v, s->nrs, &v[ni]), err);
+    free(v);
+    return r;
+}
+
+/* reconcileOldReplicaSets: 1 if an old ReplicaSet was scaled down. */
+static int reconcile_old_rs(dsync *s, size_t ni, kn_error **err)
+{
+    kn_ctl_rs *old = xcalloc(s->nrs + 1, sizeof(*old));
+    size_t *idx = xcalloc(s->nrs + 1, sizeof(size_t)), n = 0;
+    for (size_t i = 0; i < s->nrs; i++) {
+        if (i != ni && i64(s->rs[i], "spec.replicas", 1) > 0) {
+            idx[n] = i;
+            old[n++] = view_of(s->rs[i]);
+        }
+    }
+    kn_ctl_rs nv = view_of(s->rs[ni]);
+    int scaled = 0;
+    if (kn_ctl_scale_down_old(&s->ro, old, n, &nv) > 0) {
+        for (size_t k = 0; k < n && scaled >= 0; k++)
+            if (old[k].replicas != i64(s->rs[idx[k]], "spec.replicas", 1))
+                scaled = scale_rs(s, idx[k], old[k].replicas, err) < 0 ? -1 : 1;
+    }
+    free(old);
+    free(idx);
+    return scaled;
+}
+
+/* rolloutRolling: scale up, else scale down, else clean up; then status. */
 static int rollout_rolling(dsync *s, kn_error **err)
 {
     if (sync_revision(s, true, err) < 0)
@@ -691,39 +731,11 @@ static int rollout_rolling(dsync *s, kn_error **err)
     if (s->new_idx < 0)
         return kn_error_set(err, KN_EINTERNAL, "no new replica set");
     size_t ni = (size_t)s->new_idx;
-    int64_t cur = i64(s->rs[ni], "spec.replicas", 1);
-    int scaled = 0;
-    if (cur > s->ro.replicas) {
-        scaled = scale_rs(s, ni, s->ro.replicas, err);
-    } else if (cur < s->ro.replicas) {
-        kn_ctl_rs *v = xcalloc(s->nrs + 1, sizeof(*v));
-        for (size_t i = 0; i < s->nrs; i++)
-            v[i] = view_of(s->rs[i]);
-        scaled = scale_rs(s, ni, kn_ctl_new_rs_replicas(&s->ro, v, s->nrs, &v[ni]), err);
-        free(v);
-    }
+    int scaled = reconcile_new_rs(s, ni, err);
+    if (scaled == 0)
+        scaled = reconcile_old_rs(s, ni, err);
     if (scaled < 0)
         return -1;
-    if (scaled == 0) {
-        kn_ctl_rs *old = xcalloc(s->nrs + 1, sizeof(*old));
-        size_t *idx = xcalloc(s->nrs + 1, sizeof(size_t)), n = 0;
-        for (size_t i = 0; i < s->nrs; i++) {
-            if (i != ni && i64(s->rs[i], "spec.replicas", 1) > 0) {
-                idx[n] = i;
-                old[n++] = view_of(s->rs[i]);
-            }
-        }
-        kn_ctl_rs nv = view_of(s->rs[ni]);
-        if (kn_ctl_scale_down_old(&s->ro, old, n, &nv) > 0) {
-            for (size_t k = 0; k < n && scaled >= 0; k++)
-                if (old[k].replicas != i64(s->rs[idx[k]], "spec.replicas", 1))
-                    scaled = scale_rs(s, idx[k], old[k].replicas, err) < 0 ? -1 : 1;
-        }
-        free(old);
-        free(idx);
-        if (scaled < 0)
-            return -1;
-    }
     if (scaled == 0) {
         cJSON *st = calc_status(s);
         bool done = complete(s, st);

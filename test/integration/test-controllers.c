@@ -873,3 +873,46 @@ KT_TEST_TIMEOUT(controllers, stale_node_pods_are_evicted, 240)
     KT_ASSERT_STREQ(ready, "True True ");
     finish_cluster(&cl);
 }
+
+static const char recreate_app[] =
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: rc\nspec:\n  replicas: 2\n"
+    "  strategy: {type: Recreate}\n  selector:\n    matchLabels: {app: rc}\n  template:\n"
+    "    metadata:\n      labels: {app: rc}\n    spec:\n      containers:\n"
+    "      - {name: c, image: localhost/busybox:1.35}\n";
+
+KT_TEST_TIMEOUT(controllers, deployment_recreate_and_pause, 240)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "n1", "8", NULL, NULL);
+    start_kubelet(&cl);
+    apply(&cl, "rc.yaml", recreate_app);
+    cleanup_free char *up =
+        wait_kubectl(&cl, "get deploy rc -o jsonpath='{.status.availableReplicas}'", "2", false);
+    /* paused: a template change is recorded but not rolled out */
+    kubectl_ok(&cl, "rollout pause deploy/rc");
+    kubectl_ok(&cl, "set image deploy/rc c=localhost/busybox:1.36");
+    cleanup_free char *paused = wait_kubectl(
+        &cl, "get deploy rc -o jsonpath='{.status.conditions[?(@.type==\"Progressing\")].reason}'",
+        "DeploymentPaused", false);
+    cleanup_free char *rs_count =
+        kubectl(&cl, "get rs -l app=rc -o jsonpath='{range .items[*]}x{end}'");
+    KT_ASSERT_STREQ(rs_count, "x");
+    kubectl_ok(&cl, "rollout resume deploy/rc");
+    int st;
+    cleanup_free char *done = kubectl_v(&cl, NULL, "rollout status deploy/rc --timeout=90s", &st);
+    KT_ASSERT_MSG(st == 0, "rollout status: %s", done);
+    cleanup_free char *images = wait_kubectl(
+        &cl, "get pods -l app=rc -o jsonpath='{range .items[*]}{.spec.containers[0].image} {end}'",
+        "1.35", true);
+    KT_ASSERT_STREQ(images, "localhost/busybox:1.36 localhost/busybox:1.36 ");
+    /* Recreate: the old ReplicaSet went to 0 before the new one was scaled up */
+    cleanup_free char *events =
+        kubectl(&cl, "get events --field-selector involvedObject.name=rc -o "
+                     "jsonpath='{range .items[*]}{.message}|{end}'");
+    char *down = strstr(events, "from 2 to 0");
+    char *first_up = strstr(events, "from 0 to 2");
+    char *second_up = first_up ? strstr(first_up + 1, "from 0 to 2") : NULL;
+    KT_ASSERT_MSG(down && second_up && down < second_up, "events in this order: %s", events);
+    finish_cluster(&cl);
+}
