@@ -170,7 +170,15 @@ void api_get(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http
         kn_error_free(&err);
         return;
     }
-    if (strcmp(rt->sub, "scale") == 0) {
+    if (rt->sub[0] && strcmp(rt->sub, "scale") != 0 && strcmp(rt->sub, "status") != 0) {
+        /* log, exec, attach, proxy: served by the node's :10250, not built yet */
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "%s/%s is not served yet: the node server (:10250) it is proxied to is not "
+                 "built in knode %s",
+                 rt->res->name, rt->sub, KNODE_VERSION);
+        api_status(resp, 503, "ServiceUnavailable", msg);
+    } else if (strcmp(rt->sub, "scale") == 0) {
         cJSON *scale = kn_admission_scale_view(rt->res, obj);
         api_json(resp, 200, scale);
         cJSON_Delete(scale);
