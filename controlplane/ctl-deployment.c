@@ -1022,7 +1022,7 @@ static void *dc_create(kn_ctl_ctx *ctx)
 {
     dc *c = xcalloc(1, sizeof(*c));
     c->ctx = ctx;
-    kn_ctl_loop_init(&c->loop, "deployment", sync_deployment, c, NULL);
+    kn_ctl_loop_init(&c->loop, ctx, "deployment", sync_deployment, c, NULL);
     c->deploys = kn_ctl_informer(ctx, &kn_ctl_res_deployments);
     c->rs = kn_ctl_informer(ctx, &kn_ctl_res_replicasets);
     c->pods = kn_ctl_informer(ctx, &kc_res_pods);

@@ -369,7 +369,7 @@ static void *epc_create(kn_ctl_ctx *ctx)
 {
     epc *c = xcalloc(1, sizeof(*c));
     c->ctx = ctx;
-    kn_ctl_loop_init(&c->loop, "endpointslice", sync_service, c, NULL);
+    kn_ctl_loop_init(&c->loop, ctx, "endpointslice", sync_service, c, NULL);
     c->svcs = kn_ctl_informer(ctx, &kc_res_services);
     c->pods = kn_ctl_informer(ctx, &kc_res_pods);
     c->slices = kn_ctl_informer(ctx, &kc_res_endpointslices);

@@ -452,7 +452,7 @@ static void *gc_create(kn_ctl_ctx *ctx)
 {
     gc *g = xcalloc(1, sizeof(*g));
     g->ctx = ctx;
-    kn_ctl_loop_init(&g->loop, "garbage-collector", sync_item, g, NULL);
+    kn_ctl_loop_init(&g->loop, ctx, "garbage-collector", sync_item, g, NULL);
     for (size_t i = 0; i < NKINDS; i++) {
         g->inf[i] = kn_ctl_informer(ctx, kinds[i].r);
         g->watch[i] = (gc_watch){g, i};

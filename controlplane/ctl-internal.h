@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,6 +40,7 @@ typedef struct kn_ctl_ctx {
     kc_informer_factory *factory;
     kn_ctl_recorder *recorder;
     kn_ctl_tunables tun;
+    atomic_bool leading;  /* holds the leader Lease: controllers act only then */
     pthread_mutex_t lock; /* guards informers[] */
     kc_informer *informers[32];
     size_t ninformers;
@@ -75,6 +77,7 @@ typedef int (*kn_ctl_sync_fn)(void *ud, const char *key, kn_error **err);
 
 typedef struct kn_ctl_loop {
     const char *name;
+    kn_ctl_ctx *ctx;
     kn_workqueue *queue;
     kn_ctl_sync_fn sync;
     void *ud;
@@ -82,9 +85,10 @@ typedef struct kn_ctl_loop {
     int nthreads;
 } kn_ctl_loop;
 
-/* Creates the queue (opts may be NULL: client-go's default rate limits). */
-void kn_ctl_loop_init(kn_ctl_loop *l, const char *name, kn_ctl_sync_fn sync, void *ud,
-                      const kn_workqueue_opts *opts);
+/* Creates the queue (opts may be NULL: client-go's default rate limits).
+ * While ctx is not leading, keys wait (checked again every second). */
+void kn_ctl_loop_init(kn_ctl_loop *l, kn_ctl_ctx *ctx, const char *name, kn_ctl_sync_fn sync,
+                      void *ud, const kn_workqueue_opts *opts);
 /* Starts workers threads (at most KN_CTL_MAX_WORKERS). */
 int kn_ctl_loop_start(kn_ctl_loop *l, int workers, kn_error **err);
 /* Shuts the queue down and joins the workers. Idempotent. */

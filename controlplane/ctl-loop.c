@@ -3,14 +3,16 @@
 #include <string.h>
 
 #include "controlplane/ctl-internal.h"
+#include "lib/duration.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
-void kn_ctl_loop_init(kn_ctl_loop *l, const char *name, kn_ctl_sync_fn sync, void *ud,
-                      const kn_workqueue_opts *opts)
+void kn_ctl_loop_init(kn_ctl_loop *l, kn_ctl_ctx *ctx, const char *name, kn_ctl_sync_fn sync,
+                      void *ud, const kn_workqueue_opts *opts)
 {
     memset(l, 0, sizeof(*l));
     l->name = name;
+    l->ctx = ctx;
     l->sync = sync;
     l->ud = ud;
     l->queue = kn_workqueue_new(opts);
@@ -31,6 +33,12 @@ static void *worker(void *arg)
     kn_ctl_loop *l = arg;
     char *key;
     while (kn_workqueue_get(l->queue, &key)) {
+        if (l->ctx && !atomic_load(&l->ctx->leading)) { /* another instance leads */
+            kn_workqueue_add_after(l->queue, key, KN_NSEC_PER_SEC);
+            kn_workqueue_done(l->queue, key);
+            free(key);
+            continue;
+        }
         kn_error *err = NULL;
         int r = l->sync(l->ud, key, &err);
         if (r < 0)

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "api-client/kubeconfig.h"
+#include "api-client/leader.h"
 #include "api-client/rest.h"
 #include "controlplane/ctl-internal.h"
+#include "controlplane/objmeta.h"
 #include "controlplane/pki.h"
 #include "lib/cleanup.h"
 #include "lib/duration.h"
@@ -38,6 +40,8 @@ struct kn_ctl_manager {
     kn_ctl_ctx ctx;
     void *self[NCONTROLLERS];
     size_t started;
+    kc_leader *leader;
+    char identity[340];
 };
 
 /* The controller manager's client certificate, issued once. */
@@ -114,6 +118,59 @@ static int start_all(kn_ctl_manager *m, kn_error **err)
     return 0;
 }
 
+static void started_leading(void *ud)
+{
+    kn_ctl_manager *m = ud;
+    KN_INFO("controller-manager", "%s leads: controllers active", m->identity);
+    atomic_store(&m->ctx.leading, true);
+}
+
+static void stopped_leading(void *ud)
+{
+    kn_ctl_manager *m = ud;
+    atomic_store(&m->ctx.leading, false);
+    KN_WARN("controller-manager", "%s lost the leader lease: controllers paused", m->identity);
+}
+
+/* A uuid kept in <dir>/controller-manager.id, so a restarted server is
+ * the same candidate and takes its Lease back at once. */
+static void stable_id(const char *dir, char uid[37])
+{
+    cleanup_free char *path = xasprintf("%s/controller-manager.id", dir);
+    FILE *f = fopen(path, "r");
+    bool ok = f && fscanf(f, "%36s", uid) == 1 && strlen(uid) == 36;
+    if (f)
+        fclose(f);
+    if (ok)
+        return;
+    kn_uuid(uid);
+    f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%s\n", uid);
+        fclose(f);
+    }
+}
+
+/* Leader election on kube-system/kube-controller-manager, so that of
+ * several servers on one store only one runs the controllers. */
+static int elect(kn_ctl_manager *m, const char *dir, kn_error **err)
+{
+    char host[256] = "", uid[37];
+    gethostname(host, sizeof(host) - 1);
+    stable_id(dir, uid);
+    snprintf(m->identity, sizeof(m->identity), "%s_%s", host, uid);
+    kc_leader_options lo = {.ns = "kube-system",
+                            .name = "kube-controller-manager",
+                            .identity = m->identity,
+                            .release_on_cancel = true,
+                            .started_leading = started_leading,
+                            .stopped_leading = stopped_leading,
+                            .userdata = m};
+    if (kc_leader_start(m->ctx.client, &lo, &m->leader, err) < 0)
+        return kn_error_wrap(err, "leader election");
+    return 0;
+}
+
 int kn_ctl_manager_start(const kn_ctl_manager_opts *o, kn_ctl_manager **out, kn_error **err)
 {
     if (ensure_identity(o->data_dir, err) < 0)
@@ -127,7 +184,7 @@ int kn_ctl_manager_start(const kn_ctl_manager_opts *o, kn_ctl_manager **out, kn_
     }
     m->ctx.factory = kc_informer_factory_new(m->ctx.client);
     m->ctx.recorder = kn_ctl_recorder_new(m->ctx.client);
-    if (start_all(m, err) < 0) {
+    if (start_all(m, err) < 0 || elect(m, o->data_dir, err) < 0) {
         kn_ctl_manager_stop(m);
         return kn_error_wrap(err, "controller manager");
     }
@@ -142,6 +199,7 @@ void kn_ctl_manager_stop(kn_ctl_manager *m)
         return;
     for (size_t i = m->started; i-- > 0;)
         controllers[i]->stop(m->self[i]);
+    kc_leader_stop(m->leader); /* releases the Lease: a standby takes over at once */
     kc_informer_factory_free(m->ctx.factory);
     for (size_t i = NCONTROLLERS; i-- > 0;) {
         if (m->self[i])

@@ -5,7 +5,9 @@
  * with their own client certificate (<data-dir>/controller-manager.crt, CN
  * system:kube-controller-manager, O system:masters, issued from the cluster
  * CA on first start), like any other client. One shared informer per
- * resource feeds every controller. Running: the scheduler, ReplicaSet,
+ * resource feeds every controller. Of several servers sharing a store
+ * only the holder of the Lease kube-system/kube-controller-manager (leader
+ * election, as upstream) runs the controllers. Running: the scheduler, ReplicaSet,
  * Deployment, EndpointSlice, Endpoints, ServiceAccount, Namespace, garbage
  * collector, node lifecycle and taint eviction controllers. */
 #ifndef KNODE_CONTROLPLANE_CTL_MANAGER_H

@@ -310,7 +310,7 @@ static void *nsc_create(kn_ctl_ctx *ctx)
 {
     nsc *c = xcalloc(1, sizeof(*c));
     c->ctx = ctx;
-    kn_ctl_loop_init(&c->loop, "namespace", sync_ns, c, NULL);
+    kn_ctl_loop_init(&c->loop, ctx, "namespace", sync_ns, c, NULL);
     c->namespaces = kn_ctl_informer(ctx, &kc_res_namespaces);
     c->pods = kn_ctl_informer(ctx, &kc_res_pods);
     kc_informer_add_handlers(c->namespaces, &(kc_informer_handlers){ns_event, ns_update, NULL, c});

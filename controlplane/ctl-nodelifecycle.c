@@ -274,6 +274,8 @@ static void taint_pass(nlc *c, cJSON **nodes, size_t n)
 
 static void monitor_pass(nlc *c)
 {
+    if (!atomic_load(&c->ctx->leading))
+        return;
     size_t n = 0;
     kc_obj **objs = kc_informer_list(c->nodes, &n);
     cJSON **nodes = xcalloc(n + 1, sizeof(cJSON *));
@@ -321,7 +323,7 @@ static void *nlc_create(kn_ctl_ctx *ctx)
     c->ctx = ctx;
     pthread_mutex_init(&c->lock, NULL);
     kn_cond_init(&c->cond);
-    kn_ctl_loop_init(&c->loop, "node-lifecycle", sync_node_taints, c, NULL);
+    kn_ctl_loop_init(&c->loop, ctx, "node-lifecycle", sync_node_taints, c, NULL);
     c->nodes = kn_ctl_informer(ctx, &kc_res_nodes);
     c->leases = kn_ctl_informer(ctx, &kc_res_leases);
     c->pods = kn_ctl_informer(ctx, &kc_res_pods);

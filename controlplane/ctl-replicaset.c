@@ -477,7 +477,7 @@ static void *rsc_create(kn_ctl_ctx *ctx)
     rsc *c = xcalloc(1, sizeof(*c));
     c->ctx = ctx;
     c->exp = kn_ctl_expect_new();
-    kn_ctl_loop_init(&c->loop, "replicaset", sync_rs, c, NULL);
+    kn_ctl_loop_init(&c->loop, ctx, "replicaset", sync_rs, c, NULL);
     c->rs = kn_ctl_informer(ctx, &kn_ctl_res_replicasets);
     c->pods = kn_ctl_informer(ctx, &kc_res_pods);
     kc_informer_add_handlers(c->rs, &(kc_informer_handlers){rs_add, rs_update, rs_delete, c});

@@ -319,7 +319,7 @@ static void *sched_create(kn_ctl_ctx *ctx)
                             .max_delay_ns = 300 * KN_NSEC_PER_SEC,
                             .qps = 1e9,
                             .burst = 1000000};
-    kn_ctl_loop_init(&s->loop, "scheduler", schedule_one, s, &qo);
+    kn_ctl_loop_init(&s->loop, ctx, "scheduler", schedule_one, s, &qo);
     s->pods = kn_ctl_informer(ctx, &kc_res_pods);
     s->nodes = kn_ctl_informer(ctx, &kc_res_nodes);
     kc_informer_add_handlers(s->pods, &(kc_informer_handlers){pod_add, pod_update, pod_delete, s});

@@ -70,7 +70,7 @@ static void *sac_create(kn_ctl_ctx *ctx)
 {
     sac *c = xcalloc(1, sizeof(*c));
     c->ctx = ctx;
-    kn_ctl_loop_init(&c->loop, "serviceaccount", sync_namespace, c, NULL);
+    kn_ctl_loop_init(&c->loop, ctx, "serviceaccount", sync_namespace, c, NULL);
     c->namespaces = kn_ctl_informer(ctx, &kc_res_namespaces);
     c->sas = kn_ctl_informer(ctx, &kc_res_serviceaccounts);
     kc_informer_add_handlers(c->namespaces, &(kc_informer_handlers){ns_event, ns_update, NULL, c});

@@ -176,7 +176,7 @@ static void *tec_create(kn_ctl_ctx *ctx)
     tec *c = xcalloc(1, sizeof(*c));
     c->ctx = ctx;
     pthread_mutex_init(&c->lock, NULL);
-    kn_ctl_loop_init(&c->loop, "taint-eviction", sync_pod, c, NULL);
+    kn_ctl_loop_init(&c->loop, ctx, "taint-eviction", sync_pod, c, NULL);
     c->pods = kn_ctl_informer(ctx, &kc_res_pods);
     c->nodes = kn_ctl_informer(ctx, &kc_res_nodes);
     kc_informer_add_handlers(c->pods,

@@ -129,14 +129,37 @@ static bool ready(const cluster *cl)
     return strcmp(out, "ok") == 0;
 }
 
+static void spawn_server(cluster *cl, const char *grace);
+
 /* Starts `knode server`; grace is the node monitor grace period or NULL. */
 static void start_cluster(cluster *cl, const char *grace)
 {
-    cleanup_free char *knode = knode_path();
     cl->port = free_port();
     snprintf(cl->dir, sizeof(cl->dir), "%s/data", kt_tmpdir());
     snprintf(cl->kubeconfig, sizeof(cl->kubeconfig), "%s/admin.kubeconfig", cl->dir);
     pthread_mutex_init(&cl->lock, NULL);
+    kt_on_cleanup(stop_cluster, cl);
+    spawn_server(cl, grace);
+    kn_error *err = NULL;
+    kc_config *cfg = NULL;
+    const char *paths[] = {cl->kubeconfig};
+    KT_ASSERT_OK(kc_config_load_files(paths, 1, true, NULL, &cfg, &err), err);
+    KT_ASSERT_OK(kc_client_new(cfg, NULL, &cl->c, &err), err);
+    kc_config_free(cfg);
+}
+
+/* kill -9 of the server and a start on the same data directory and port. */
+static void crash_and_restart(cluster *cl)
+{
+    kill(cl->pid, SIGKILL);
+    waitpid(cl->pid, NULL, 0);
+    cl->pid = 0;
+    spawn_server(cl, NULL);
+}
+
+static void spawn_server(cluster *cl, const char *grace)
+{
+    cleanup_free char *knode = knode_path();
     char port[16];
     snprintf(port, sizeof(port), "%d", cl->port);
     pid_t pid = fork();
@@ -150,16 +173,9 @@ static void start_cluster(cluster *cl, const char *grace)
         _exit(127);
     }
     cl->pid = pid;
-    kt_on_cleanup(stop_cluster, cl);
     for (int i = 0; i < 400 && !ready(cl); i++)
         usleep(50000);
     KT_ASSERT_MSG(ready(cl), "knode server did not become ready on port %d", cl->port);
-    kn_error *err = NULL;
-    kc_config *cfg = NULL;
-    const char *paths[] = {cl->kubeconfig};
-    KT_ASSERT_OK(kc_config_load_files(paths, 1, true, NULL, &cfg, &err), err);
-    KT_ASSERT_OK(kc_client_new(cfg, NULL, &cl->c, &err), err);
-    kc_config_free(cfg);
 }
 
 static char *kubectl_v(const cluster *cl, const char *version, const char *args, int *status)
@@ -416,6 +432,11 @@ KT_TEST_TIMEOUT(controllers, unschedulable_pod_gets_condition_and_event, 180)
                                          "jsonpath='{.items[*].reason}: {.items[*].message}'",
                                          "FailedScheduling", false);
     KT_ASSERT_CONTAINS(ev, want);
+    /* the controllers hold the leader Lease */
+    cleanup_free char *holder = kubectl(
+        &cl,
+        "get lease -n kube-system kube-controller-manager -o jsonpath='{.spec.holderIdentity}'");
+    KT_ASSERT_MSG(holder[0] && !strstr(holder, "rror"), "leader lease: %s", holder);
     cleanup_free char *node = kubectl(&cl, "get pod big -o jsonpath='{.spec.nodeName}'");
     KT_ASSERT_STREQ(node, "");
 
@@ -914,5 +935,41 @@ KT_TEST_TIMEOUT(controllers, deployment_recreate_and_pause, 240)
     char *first_up = strstr(events, "from 0 to 2");
     char *second_up = first_up ? strstr(first_up + 1, "from 0 to 2") : NULL;
     KT_ASSERT_MSG(down && second_up && down < second_up, "events in this order: %s", events);
+    finish_cluster(&cl);
+}
+
+/* ---- restarts ---------------------------------------------------------------------------------
+ */
+
+KT_TEST_TIMEOUT(controllers, converge_after_kill9_restart, 240)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "n1", "8", NULL, NULL);
+    start_kubelet(&cl);
+    cleanup_free char *yaml = app_yaml("again");
+    apply(&cl, "again.yaml", yaml);
+    cleanup_free char *up =
+        wait_kubectl(&cl, "get deploy again -o jsonpath='{.status.availableReplicas}'", "2", false);
+    cleanup_free char *holder = wait_kubectl(
+        &cl,
+        "get lease -n kube-system kube-controller-manager -o jsonpath='{.spec.holderIdentity}'",
+        "_", false);
+    crash_and_restart(&cl);
+    /* the same candidate: it holds the Lease again without waiting for it to expire */
+    cleanup_free char *again = kubectl(
+        &cl,
+        "get lease -n kube-system kube-controller-manager -o jsonpath='{.spec.holderIdentity}'");
+    KT_ASSERT_STREQ(again, holder);
+    /* work done before the crash is not repeated; new work is picked up */
+    kubectl_ok(&cl, "scale deploy again --replicas=3");
+    cleanup_free char *three =
+        wait_kubectl(&cl, "get deploy again -o jsonpath='{.status.availableReplicas}'", "3", false);
+    cleanup_free char *pods =
+        kubectl(&cl, "get pods -l app=again -o jsonpath='{range .items[*]}x{end}'");
+    KT_ASSERT_STREQ(pods, "xxx");
+    cleanup_free char *rs =
+        kubectl(&cl, "get rs -l app=again -o jsonpath='{range .items[*]}x{end}'");
+    KT_ASSERT_STREQ(rs, "x");
     finish_cluster(&cl);
 }
