@@ -208,21 +208,25 @@ static int address_cmp(const cJSON *a, const cJSON *b)
     return strcmp(ua ? ua : "", ub ? ub : "");
 }
 
-/* Inserts address a (taken) into arr keeping it sorted by IP, then uid. */
-static void insert_sorted(cJSON *arr, cJSON *a)
+static int address_qcmp(const void *a, const void *b)
 {
-    int idx = 0;
-    const cJSON *x;
-    cJSON_ArrayForEach(x, arr)
-    {
-        if (address_cmp(a, x) < 0)
-            break;
-        idx++;
-    }
-    if (idx == cJSON_GetArraySize(arr))
-        cJSON_AddItemToArray(arr, a);
-    else
-        cJSON_InsertItemInArray(arr, idx, a);
+    return address_cmp(*(cJSON *const *)a, *(cJSON *const *)b);
+}
+
+/* Sorts an array of addresses by IP, then uid (cJSON's own insert is not
+ * used: it loses items inserted in the middle in the cJSON this builds on). */
+static void sort_addresses(cJSON *arr)
+{
+    size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+    if (n < 2)
+        return;
+    cJSON **v = xcalloc(n, sizeof(cJSON *));
+    while (arr->child)
+        v[i++] = cJSON_DetachItemViaPointer(arr, arr->child);
+    qsort(v, n, sizeof(cJSON *), address_qcmp);
+    for (i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, v[i]);
+    free(v);
 }
 
 static cJSON *subset_for(cJSON *subsets, cJSON *ports)
@@ -260,12 +264,14 @@ cJSON *kn_ctl_endpoints_subsets(const cJSON *svc, const cJSON *const *pods, size
         }
         cJSON *s = subset_for(subsets, ports);
         bool ready = publish || kn_ctl_pod_ready(pods[i]);
-        insert_sorted(cJSON_GetObjectItem(s, ready ? "addresses" : "notReadyAddresses"),
-                      address_of(svc, pods[i], ip));
+        cJSON_AddItemToArray(cJSON_GetObjectItem(s, ready ? "addresses" : "notReadyAddresses"),
+                             address_of(svc, pods[i], ip));
     }
     cJSON *s;
     cJSON_ArrayForEach(s, subsets)
     {
+        sort_addresses(cJSON_GetObjectItem(s, "addresses"));
+        sort_addresses(cJSON_GetObjectItem(s, "notReadyAddresses"));
         if (cJSON_GetArraySize(cJSON_GetObjectItem(s, "notReadyAddresses")) == 0)
             cJSON_DeleteItemFromObject(s, "notReadyAddresses");
         if (cJSON_GetArraySize(cJSON_GetObjectItem(s, "addresses")) == 0)

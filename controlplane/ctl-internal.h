@@ -32,6 +32,8 @@ typedef struct kn_ctl_recorder kn_ctl_recorder;
 typedef struct kn_ctl_tunables {
     int64_t node_monitor_grace_ns;  /* --node-monitor-grace-period */
     int64_t node_monitor_period_ns; /* --node-monitor-period */
+    char *cluster_cidr;             /* --cluster-cidr (owned); NULL: no node IPAM */
+    int node_cidr_mask;             /* --node-cidr-mask-size */
 } kn_ctl_tunables;
 
 /* What every controller gets. */
@@ -54,9 +56,10 @@ kc_informer *kn_ctl_informer(kn_ctl_ctx *ctx, const kc_resource *r);
 /* ---- controllers --------------------------------------------------------------------- */
 
 /* A controller as the manager runs it. create registers handlers on the
- * shared informers (before they start); start runs the workers once the
- * caches have synced; stop ends the workers; destroy frees what is left
- * after the informers stopped. */
+ * shared informers (before they start), or returns NULL when the
+ * controller is not configured; start runs the workers once the caches
+ * have synced; stop ends the workers; destroy frees what is left after the
+ * informers stopped. */
 typedef struct kn_ctl_def {
     const char *name;
     void *(*create)(kn_ctl_ctx *ctx);
@@ -67,7 +70,7 @@ typedef struct kn_ctl_def {
 
 extern const kn_ctl_def kn_ctl_scheduler, kn_ctl_replicaset, kn_ctl_deployment,
     kn_ctl_endpointslice, kn_ctl_endpoints, kn_ctl_serviceaccount, kn_ctl_namespace, kn_ctl_gc,
-    kn_ctl_nodelifecycle, kn_ctl_tainteviction;
+    kn_ctl_nodelifecycle, kn_ctl_tainteviction, kn_ctl_nodeipam;
 
 /* ---- the work loop ------------------------------------------------------------------- */
 

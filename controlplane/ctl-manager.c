@@ -32,6 +32,7 @@ static const kn_ctl_def *const controllers[] = {
     &kn_ctl_gc,             /* ownerReferences */
     &kn_ctl_nodelifecycle,  /* stale nodes, taints by condition */
     &kn_ctl_tainteviction,  /* NoExecute taints */
+    &kn_ctl_nodeipam,       /* podCIDRs, with a cluster CIDR */
 };
 
 #define NCONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
@@ -100,6 +101,10 @@ static void tunables(const kn_ctl_manager_opts *o, kn_ctl_tunables *t)
         o->node_monitor_period_ns > 0 ? o->node_monitor_period_ns : 5 * KN_NSEC_PER_SEC;
     if (t->node_monitor_period_ns > t->node_monitor_grace_ns / 4)
         t->node_monitor_period_ns = t->node_monitor_grace_ns / 4;
+    const char *cidr =
+        o->cluster_cidr && *o->cluster_cidr ? o->cluster_cidr : getenv("KNODE_CLUSTER_CIDR");
+    t->cluster_cidr = cidr && *cidr ? xstrdup(cidr) : NULL;
+    t->node_cidr_mask = o->node_cidr_mask_size > 0 ? o->node_cidr_mask_size : 24;
 }
 
 static int start_all(kn_ctl_manager *m, kn_error **err)
@@ -112,7 +117,7 @@ static int start_all(kn_ctl_manager *m, kn_error **err)
         return kn_error_set(err, KN_ETIMEDOUT, "informers did not sync");
     for (; m->started < NCONTROLLERS; m->started++) {
         const kn_ctl_def *d = controllers[m->started];
-        if (d->start(m->self[m->started], err) < 0)
+        if (m->self[m->started] && d->start(m->self[m->started], err) < 0)
             return kn_error_wrap(err, "start %s", d->name);
     }
     return 0;
@@ -188,7 +193,10 @@ int kn_ctl_manager_start(const kn_ctl_manager_opts *o, kn_ctl_manager **out, kn_
         kn_ctl_manager_stop(m);
         return kn_error_wrap(err, "controller manager");
     }
-    KN_INFO("controller-manager", "started %zu controllers", NCONTROLLERS);
+    size_t n = 0;
+    for (size_t i = 0; i < NCONTROLLERS; i++)
+        n += m->self[i] != NULL;
+    KN_INFO("controller-manager", "started %zu controllers", n);
     *out = m;
     return 0;
 }
@@ -198,7 +206,8 @@ void kn_ctl_manager_stop(kn_ctl_manager *m)
     if (!m)
         return;
     for (size_t i = m->started; i-- > 0;)
-        controllers[i]->stop(m->self[i]);
+        if (m->self[i])
+            controllers[i]->stop(m->self[i]);
     kc_leader_stop(m->leader); /* releases the Lease: a standby takes over at once */
     kc_informer_factory_free(m->ctx.factory);
     for (size_t i = NCONTROLLERS; i-- > 0;) {
@@ -206,6 +215,7 @@ void kn_ctl_manager_stop(kn_ctl_manager *m)
             controllers[i]->destroy(m->self[i]);
     }
     kn_ctl_recorder_free(m->ctx.recorder);
+    free(m->ctx.tun.cluster_cidr);
     kc_client_free(m->ctx.client);
     pthread_mutex_destroy(&m->ctx.lock);
     free(m);

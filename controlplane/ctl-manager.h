@@ -9,7 +9,8 @@
  * only the holder of the Lease kube-system/kube-controller-manager (leader
  * election, as upstream) runs the controllers. Running: the scheduler, ReplicaSet,
  * Deployment, EndpointSlice, Endpoints, ServiceAccount, Namespace, garbage
- * collector, node lifecycle and taint eviction controllers. */
+ * collector, node lifecycle, taint eviction and (with a cluster CIDR) node
+ * IPAM controllers. */
 #ifndef KNODE_CONTROLPLANE_CTL_MANAGER_H
 #define KNODE_CONTROLPLANE_CTL_MANAGER_H
 
@@ -29,6 +30,10 @@ typedef struct kn_ctl_manager_opts {
     int64_t node_monitor_grace_ns;
     /* --node-monitor-period. 0: 5 s, at most a quarter of the grace period. */
     int64_t node_monitor_period_ns;
+    /* --cluster-cidr (with --allocate-node-cidrs): nodes get their
+     * spec.podCIDR from it. NULL/"": $KNODE_CLUSTER_CIDR, else no IPAM. */
+    const char *cluster_cidr;
+    int node_cidr_mask_size; /* --node-cidr-mask-size; 0: 24 */
 } kn_ctl_manager_opts;
 
 /* Issues the client certificate if missing, connects, starts the shared

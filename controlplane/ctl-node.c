@@ -1,11 +1,15 @@
 /* ctl-node.c - taints from node conditions, Unknown conditions, toleration times. */
 #include "controlplane/ctl-node.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "controlplane/ctl-internal.h"
 #include "controlplane/scheduler.h"
 #include "lib/json.h"
+#include "lib/xalloc.h"
 
 static bool same(const char *a, const char *b)
 {
@@ -188,4 +192,99 @@ kn_ctl_evict kn_ctl_eviction(const cJSON *tolerations, const cJSON *taints, int6
         return KN_CTL_EVICT_NOW;
     *seconds = min;
     return KN_CTL_EVICT_AFTER;
+}
+
+/* ---- cidrset -------------------------------------------------------------------------------- */
+
+struct kn_ctl_cidrset {
+    uint32_t base;  /* network address, host order */
+    int mask;       /* subnet prefix length */
+    size_t n, next; /* subnets, next candidate */
+    unsigned char *used;
+};
+
+static bool parse_cidr(const char *cidr, uint32_t *addr, int *prefix)
+{
+    char ip[64];
+    const char *slash = cidr ? strchr(cidr, '/') : NULL;
+    if (!slash || (size_t)(slash - cidr) >= sizeof(ip))
+        return false;
+    memcpy(ip, cidr, (size_t)(slash - cidr));
+    ip[slash - cidr] = '\0';
+    struct in_addr a;
+    char *end;
+    long p = strtol(slash + 1, &end, 10);
+    if (inet_pton(AF_INET, ip, &a) != 1 || *end || end == slash + 1 || p < 0 || p > 32)
+        return false;
+    *addr = ntohl(a.s_addr);
+    *prefix = (int)p;
+    return true;
+}
+
+kn_ctl_cidrset *kn_ctl_cidrset_new(const char *cidr, int mask)
+{
+    uint32_t addr;
+    int prefix;
+    if (!parse_cidr(cidr, &addr, &prefix) || mask <= prefix || mask > 30 || mask - prefix > 20)
+        return NULL;
+    kn_ctl_cidrset *s = xcalloc(1, sizeof(*s));
+    s->base = prefix ? addr & ~((UINT32_C(1) << (32 - prefix)) - 1) : 0;
+    s->mask = mask;
+    s->n = (size_t)1 << (mask - prefix);
+    s->used = xcalloc(s->n, 1);
+    return s;
+}
+
+void kn_ctl_cidrset_free(kn_ctl_cidrset *s)
+{
+    if (!s)
+        return;
+    free(s->used);
+    free(s);
+}
+
+/* The index of subnet cidr in s, or -1. */
+static long index_of(const kn_ctl_cidrset *s, const char *cidr)
+{
+    uint32_t addr;
+    int prefix;
+    if (!parse_cidr(cidr, &addr, &prefix) || prefix != s->mask)
+        return -1;
+    uint64_t off = (uint64_t)(addr - s->base) >> (32 - s->mask);
+    if (addr < s->base || off >= s->n || (addr & ((UINT32_C(1) << (32 - s->mask)) - 1)))
+        return -1;
+    return (long)off;
+}
+
+bool kn_ctl_cidrset_occupy(kn_ctl_cidrset *s, const char *cidr)
+{
+    long i = index_of(s, cidr);
+    if (i < 0)
+        return false;
+    s->used[i] = 1;
+    return true;
+}
+
+void kn_ctl_cidrset_release(kn_ctl_cidrset *s, const char *cidr)
+{
+    long i = index_of(s, cidr);
+    if (i >= 0)
+        s->used[i] = 0;
+}
+
+bool kn_ctl_cidrset_allocate(kn_ctl_cidrset *s, char out[32])
+{
+    for (size_t k = 0; k < s->n; k++) {
+        size_t i = (s->next + k) % s->n;
+        if (s->used[i])
+            continue;
+        s->used[i] = 1;
+        s->next = (i + 1) % s->n;
+        struct in_addr a = {htonl(s->base + ((uint32_t)i << (32 - s->mask)))};
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &a, ip, sizeof(ip));
+        snprintf(out, 32, "%s/%d", ip, s->mask);
+        return true;
+    }
+    return false;
 }

@@ -50,4 +50,23 @@ typedef enum kn_ctl_evict {
  * tolerationSeconds among those decides. */
 kn_ctl_evict kn_ctl_eviction(const cJSON *tolerations, const cJSON *taints, int64_t *seconds);
 
+/* ---- pod CIDRs (node IPAM, upstream's cidrset) -------------------------------------------- */
+
+/* The /mask subnets of an IPv4 cluster CIDR, handed out round-robin from
+ * the first (10.244.0.0/24 first for 10.244.0.0/16 and 24). */
+typedef struct kn_ctl_cidrset kn_ctl_cidrset;
+
+/* NULL when cidr is not an IPv4 CIDR or mask is not within (prefix, 30]. */
+kn_ctl_cidrset *kn_ctl_cidrset_new(const char *cidr, int mask);
+void kn_ctl_cidrset_free(kn_ctl_cidrset *s);
+
+/* Marks a subnet used; false when it is not one of the set's subnets. */
+bool kn_ctl_cidrset_occupy(kn_ctl_cidrset *s, const char *cidr);
+
+/* Frees a subnet (ignored when not one of the set's). */
+void kn_ctl_cidrset_release(kn_ctl_cidrset *s, const char *cidr);
+
+/* The next free subnet into out[32]; false when none is left. */
+bool kn_ctl_cidrset_allocate(kn_ctl_cidrset *s, char out[32]);
+
 #endif

@@ -40,6 +40,8 @@ typedef struct cluster {
     int nnodes;
     int next_ip;
     volatile int stop;
+    const char *grace;        /* KNODE_NODE_MONITOR_GRACE_PERIOD, or NULL */
+    const char *cluster_cidr; /* KNODE_CLUSTER_CIDR, or NULL */
 } cluster;
 
 /* ---- the server ------------------------------------------------------------------ */
@@ -113,7 +115,7 @@ static void finish_cluster(cluster *cl)
     waitpid(cl->pid, &st, 0);
     cl->pid = 0;
     cleanup_free char *cmd =
-        xasprintf("grep -E -A30 'Sanitizer|runtime error' %s/server.log", kt_tmpdir());
+        xasprintf("grep -E -A150 'Sanitizer|runtime error' %s/server.log", kt_tmpdir());
     cleanup_free char *report = sh(cmd, NULL);
     KT_ASSERT_MSG(report[0] == '\0', "knode server: %s", report);
     KT_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "knode server exited with %d", st);
@@ -129,7 +131,7 @@ static bool ready(const cluster *cl)
     return strcmp(out, "ok") == 0;
 }
 
-static void spawn_server(cluster *cl, const char *grace);
+static void spawn_server(cluster *cl);
 
 /* Starts `knode server`; grace is the node monitor grace period or NULL. */
 static void start_cluster(cluster *cl, const char *grace)
@@ -139,7 +141,8 @@ static void start_cluster(cluster *cl, const char *grace)
     snprintf(cl->kubeconfig, sizeof(cl->kubeconfig), "%s/admin.kubeconfig", cl->dir);
     pthread_mutex_init(&cl->lock, NULL);
     kt_on_cleanup(stop_cluster, cl);
-    spawn_server(cl, grace);
+    cl->grace = grace;
+    spawn_server(cl);
     kn_error *err = NULL;
     kc_config *cfg = NULL;
     const char *paths[] = {cl->kubeconfig};
@@ -154,10 +157,10 @@ static void crash_and_restart(cluster *cl)
     kill(cl->pid, SIGKILL);
     waitpid(cl->pid, NULL, 0);
     cl->pid = 0;
-    spawn_server(cl, NULL);
+    spawn_server(cl);
 }
 
-static void spawn_server(cluster *cl, const char *grace)
+static void spawn_server(cluster *cl)
 {
     cleanup_free char *knode = knode_path();
     char port[16];
@@ -166,8 +169,10 @@ static void spawn_server(cluster *cl, const char *grace)
     if (pid == 0) {
         char *log = xasprintf("%s/server.log", kt_tmpdir());
         KT_ASSERT(freopen(log, "a", stderr) != NULL);
-        if (grace)
-            setenv("KNODE_NODE_MONITOR_GRACE_PERIOD", grace, 1);
+        if (cl->grace)
+            setenv("KNODE_NODE_MONITOR_GRACE_PERIOD", cl->grace, 1);
+        if (cl->cluster_cidr)
+            setenv("KNODE_CLUSTER_CIDR", cl->cluster_cidr, 1);
         execl(knode, knode, "server", "--data-dir", cl->dir, "--bind-address", "127.0.0.1",
               "--secure-port", port, "-v", "2", (char *)NULL);
         _exit(127);
@@ -971,5 +976,34 @@ KT_TEST_TIMEOUT(controllers, converge_after_kill9_restart, 240)
     cleanup_free char *rs =
         kubectl(&cl, "get rs -l app=again -o jsonpath='{range .items[*]}x{end}'");
     KT_ASSERT_STREQ(rs, "x");
+    finish_cluster(&cl);
+}
+
+/* ---- node IPAM ---------------------------------------------------------------------------- */
+
+static void add_plain_node(cluster *cl, const char *name, const char *pod_cidr)
+{
+    cleanup_free char *yaml =
+        xasprintf("apiVersion: v1\nkind: Node\nmetadata:\n  name: %s\nspec:\n  podCIDR: \"%s\"\n",
+                  name, pod_cidr ? pod_cidr : "");
+    cleanup_free char *file = xasprintf("%s.yaml", name);
+    apply(cl, file, yaml);
+}
+
+KT_TEST_TIMEOUT(controllers, node_ipam_allocates_pod_cidrs, 120)
+{
+    cluster cl = {.cluster_cidr = "10.244.0.0/16"};
+    start_cluster(&cl, NULL);
+    add_plain_node(&cl, "pre", "10.244.0.0/24"); /* assigned elsewhere: kept and taken as used */
+    add_plain_node(&cl, "a", NULL);
+    cleanup_free char *a =
+        wait_kubectl(&cl, "get node a -o jsonpath='{.spec.podCIDR}'", "/24", false);
+    KT_ASSERT_STREQ(a, "10.244.1.0/24");
+    add_plain_node(&cl, "b", NULL);
+    cleanup_free char *b = wait_kubectl(
+        &cl, "get node b -o jsonpath='{.spec.podCIDR} {.spec.podCIDRs[0]}'", "/24", false);
+    KT_ASSERT_STREQ(b, "10.244.2.0/24 10.244.2.0/24");
+    cleanup_free char *pre = kubectl(&cl, "get node pre -o jsonpath='{.spec.podCIDR}'");
+    KT_ASSERT_STREQ(pre, "10.244.0.0/24");
     finish_cluster(&cl);
 }

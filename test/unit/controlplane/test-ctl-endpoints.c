@@ -163,14 +163,17 @@ KT_TEST(ctl_endpoints, endpoints_subsets_as_upstream)
         pod("a", 8080, "10.0.0.10", true, false, "Running"),
         pod("unready", 8080, "10.0.0.2", false, false, "Running"),
         pod("leaving", 8080, "10.0.0.3", true, true, "Running"),
+        pod("c", 8080, "10.0.0.11", true, false, "Running"),
     };
-    cJSON *subsets = kn_ctl_endpoints_subsets(svc, (const cJSON *const *)pods, 4);
+    cJSON *subsets = kn_ctl_endpoints_subsets(svc, (const cJSON *const *)pods, 5);
     KT_ASSERT_EQ(cJSON_GetArraySize(subsets), 1);
     cJSON *s = cJSON_GetArrayItem(subsets, 0);
     cJSON *addrs = cJSON_GetObjectItem(s, "addresses");
-    KT_ASSERT_EQ(cJSON_GetArraySize(addrs), 2); /* the terminating pod is left out */
-    KT_ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetArrayItem(addrs, 0), "ip")->valuestring,
-                    "10.0.0.10"); /* sorted as strings, as upstream */
+    KT_ASSERT_EQ(cJSON_GetArraySize(addrs), 3); /* the terminating pod is left out */
+    static const char *const order[] = {"10.0.0.10", "10.0.0.11", "10.0.0.9"};
+    for (int i = 0; i < 3; i++) /* sorted as strings, as upstream */
+        KT_ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetArrayItem(addrs, i), "ip")->valuestring,
+                        order[i]);
     KT_ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(s, "notReadyAddresses")), 1);
     char *ports = kn_json_print(cJSON_GetObjectItem(s, "ports"));
     KT_ASSERT_STREQ(ports, "[{\"port\":8080,\"protocol\":\"TCP\"}]");
@@ -179,7 +182,7 @@ KT_TEST(ctl_endpoints, endpoints_subsets_as_upstream)
     subsets = kn_ctl_endpoints_subsets(svc, NULL, 0);
     KT_ASSERT_EQ(cJSON_GetArraySize(subsets), 0);
     cJSON_Delete(subsets);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         cJSON_Delete(pods[i]);
     cJSON_Delete(svc);
 }

@@ -139,3 +139,28 @@ KT_TEST(ctl_node, toleration_seconds_decide_eviction)
                  KN_CTL_EVICT_AFTER);
     KT_ASSERT_EQ(s, 30);
 }
+
+KT_TEST(ctl_node, cidrset_hands_out_subnets_round_robin)
+{
+    KT_ASSERT(kn_ctl_cidrset_new("10.244.0.0/16", 16) == NULL);
+    KT_ASSERT(kn_ctl_cidrset_new("fd00::/64", 80) == NULL);
+    KT_ASSERT(kn_ctl_cidrset_new("10.244.0.0", 24) == NULL);
+    kn_ctl_cidrset *s = kn_ctl_cidrset_new("10.244.7.9/22", 24); /* host bits ignored */
+    KT_ASSERT(s != NULL);
+    char c[32];
+    KT_ASSERT(kn_ctl_cidrset_occupy(s, "10.244.5.0/24"));
+    KT_ASSERT(!kn_ctl_cidrset_occupy(s, "10.244.8.0/24")); /* outside */
+    KT_ASSERT(!kn_ctl_cidrset_occupy(s, "10.244.5.0/25")); /* other size */
+    KT_ASSERT(!kn_ctl_cidrset_occupy(s, "10.244.5.1/24")); /* not a subnet address */
+    KT_ASSERT(kn_ctl_cidrset_allocate(s, c));
+    KT_ASSERT_STREQ(c, "10.244.4.0/24");
+    KT_ASSERT(kn_ctl_cidrset_allocate(s, c));
+    KT_ASSERT_STREQ(c, "10.244.6.0/24"); /* .5 is taken */
+    kn_ctl_cidrset_release(s, "10.244.4.0/24");
+    KT_ASSERT(kn_ctl_cidrset_allocate(s, c));
+    KT_ASSERT_STREQ(c, "10.244.7.0/24"); /* round-robin: released ones come later */
+    KT_ASSERT(kn_ctl_cidrset_allocate(s, c));
+    KT_ASSERT_STREQ(c, "10.244.4.0/24");
+    KT_ASSERT(!kn_ctl_cidrset_allocate(s, c)); /* all four used */
+    kn_ctl_cidrset_free(s);
+}
