@@ -7,10 +7,12 @@
  * CA on first start), like any other client. One shared informer per
  * resource feeds every controller. Of several servers sharing a store
  * only the holder of the Lease kube-system/kube-controller-manager (leader
- * election, as upstream) runs the controllers. Running: the scheduler, ReplicaSet,
- * Deployment, EndpointSlice, Endpoints, ServiceAccount, Namespace, garbage
- * collector, node lifecycle, taint eviction and (with a cluster CIDR) node
- * IPAM controllers. */
+ * election as upstream; the candidate's identity is kept in
+ * <data-dir>/controller-manager.id, so a restarted server takes its Lease
+ * back at once) runs the controllers: the scheduler, ReplicaSet,
+ * Deployment, EndpointSlice (and Endpoints), ServiceAccount, Namespace,
+ * garbage collector, node lifecycle, taint eviction and, with a cluster
+ * CIDR, node IPAM. */
 #ifndef KNODE_CONTROLPLANE_CTL_MANAGER_H
 #define KNODE_CONTROLPLANE_CTL_MANAGER_H
 
@@ -37,7 +39,8 @@ typedef struct kn_ctl_manager_opts {
 } kn_ctl_manager_opts;
 
 /* Issues the client certificate if missing, connects, starts the shared
- * informers, waits for their first lists and starts every controller.
+ * informers, waits for their first lists, starts every controller and
+ * the leader election (controllers act once it is won, usually at once).
  * Returns 0 and *out, or negative with err. */
 int kn_ctl_manager_start(const kn_ctl_manager_opts *opts, kn_ctl_manager **out, kn_error **err);
 
