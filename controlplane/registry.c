@@ -564,7 +564,7 @@ static bool finalizers_empty(const cJSON *obj)
 /* Writes upd over the object at old_rev. A terminating object whose last
  * finalizer went away is deleted instead (as upstream). */
 static void store_update(kn_apiserver *s, const api_route *rt, cJSON *upd, int64_t old_rev,
-                         bool as_scale, kn_http_response *resp)
+                         bool as_scale, bool *raced, kn_http_response *resp)
 {
     kn_error *err = NULL;
     cleanup_free char *key = api_key(rt->res, rt->ns, rt->name);
@@ -577,6 +577,13 @@ static void store_update(kn_apiserver *s, const api_route *rt, cJSON *upd, int64
         r = kn_store_delete(s->opts.store, key, old_rev, NULL, &rev, &err);
     else
         r = kn_store_update(s->opts.store, key, text, strlen(text), old_rev, &rev, &err);
+    if (r < 0 && raced && kn_error_code(err) == KN_ECONFLICT) {
+        /* another writer came between our read and this write: the caller
+         * reads again and retries, as upstream's GuaranteedUpdate does */
+        *raced = true;
+        kn_error_free(&err);
+        return;
+    }
     if (r < 0) {
         if (kn_error_code(err) == KN_ECONFLICT) {
             kn_error_free(&err);
@@ -603,7 +610,7 @@ static void store_update(kn_apiserver *s, const api_route *rt, cJSON *upd, int64
 
 /* Shared tail of update and patch: upd is the complete new object. */
 static void finish_update(kn_apiserver *s, const api_route *rt, cJSON *old, int64_t old_rev,
-                          cJSON *upd, bool as_scale, kn_http_response *resp)
+                          cJSON *upd, bool as_scale, bool *raced, kn_http_response *resp)
 {
     kn_error *err = NULL;
     kn_causes causes = {0};
@@ -633,18 +640,22 @@ static void finish_update(kn_apiserver *s, const api_route *rt, cJSON *old, int6
     else if (causes.len)
         respond_invalid(resp, rt, rt->name, &causes);
     else
-        store_update(s, rt, upd, old_rev, as_scale, resp);
+        store_update(s, rt, upd, old_rev, as_scale, raced, resp);
     kn_error_free(&err);
     kn_causes_free(&causes);
 }
 
-void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
+enum { UPDATE_ATTEMPTS = 8 };
+
+/* One attempt of a PUT against the current object; *raced when a concurrent
+ * write got in between (only for unconditional updates). */
+static void update_once(kn_apiserver *s, const api_route *rt, const cJSON *body, bool retryable,
+                        bool *raced, kn_http_response *resp)
 {
     kn_error *err = NULL;
-    cJSON *old = NULL, *upd = NULL;
+    cJSON *old = NULL, *upd = cJSON_Duplicate(body, 1);
     int64_t old_rev;
-    if (api_decode_body(req, &upd, &err) < 0 || check_type(rt->res, upd, &err) < 0 ||
-        api_load(s, rt, &old, &old_rev, &err) < 0) {
+    if (api_load(s, rt, &old, &old_rev, &err) < 0) {
         api_error(resp, rt, err);
     } else if (strcmp(rt->sub, "scale") == 0) {
         cJSON *merged = kn_admission_apply_scale(rt->res, old, upd);
@@ -652,13 +663,32 @@ void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
         upd = merged;
         api_route main = *rt;
         main.sub[0] = '\0';
-        finish_update(s, &main, old, old_rev, upd, true, resp);
+        finish_update(s, &main, old, old_rev, upd, true, retryable ? raced : NULL, resp);
     } else {
-        finish_update(s, rt, old, old_rev, upd, false, resp);
+        finish_update(s, rt, old, old_rev, upd, false, retryable ? raced : NULL, resp);
     }
     kn_error_free(&err);
     cJSON_Delete(old);
     cJSON_Delete(upd);
+}
+
+void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
+{
+    kn_error *err = NULL;
+    cJSON *body = NULL;
+    if (api_decode_body(req, &body, &err) < 0 || check_type(rt->res, body, &err) < 0) {
+        api_error(resp, rt, err);
+    } else {
+        const char *rv = kn_meta_str(body, "resourceVersion");
+        bool retryable = !rv || !*rv; /* with a resourceVersion a conflict is the answer */
+        bool raced = true;
+        for (int i = 0; raced && i < UPDATE_ATTEMPTS; i++) {
+            raced = false;
+            update_once(s, rt, body, retryable && i + 1 < UPDATE_ATTEMPTS, &raced, resp);
+        }
+    }
+    kn_error_free(&err);
+    cJSON_Delete(body);
 }
 
 static int apply_patch(const char *ctype, const cJSON *old, const cJSON *patch, cJSON **out,
@@ -686,35 +716,37 @@ static int apply_patch(const char *ctype, const cJSON *old, const cJSON *patch, 
                         "application/strategic-merge-patch+json");
 }
 
-void api_patch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
+/* One attempt of a PATCH against the current object. A patch that does not
+ * set metadata.resourceVersion itself is retried when *raced. */
+static void patch_once(kn_apiserver *s, const api_route *rt, const cJSON *patch, const char *ctype,
+                       bool may_retry, bool *raced, kn_http_response *resp)
 {
     kn_error *err = NULL;
-    cJSON *old = NULL, *patch = NULL, *upd = NULL, *view = NULL;
+    cJSON *old = NULL, *upd = NULL, *view = NULL;
     int64_t old_rev;
+    bool scale = strcmp(rt->sub, "scale") == 0;
     if (api_load(s, rt, &old, &old_rev, &err) < 0)
         goto fail;
-    patch = cJSON_ParseWithLength(req->body.data, req->body.len);
-    if (!patch) {
-        kn_error_set(&err, KN_EINVAL, "the patch is not valid JSON");
-        goto fail;
-    }
-    bool scale = strcmp(rt->sub, "scale") == 0;
     view = scale ? kn_admission_scale_view(rt->res, old) : cJSON_Duplicate(old, 1);
-    if (apply_patch(kn_http_header(req, "Content-Type"), view, patch, &upd, &err) < 0)
+    if (apply_patch(ctype, view, patch, &upd, &err) < 0)
         goto fail;
     if (!cJSON_IsObject(upd)) {
         kn_error_set(&err, KN_EINVAL, "the patch did not produce an object");
         goto fail;
     }
+    const char *was = kn_meta_str(view, "resourceVersion"),
+               *now = kn_meta_str(upd, "resourceVersion");
+    bool unconditional = !now || (was && strcmp(was, now) == 0);
+    bool *r = may_retry && unconditional ? raced : NULL;
     if (scale) {
         cJSON *merged = kn_admission_apply_scale(rt->res, old, upd);
         cJSON_Delete(upd);
         upd = merged;
         api_route main = *rt;
         main.sub[0] = '\0';
-        finish_update(s, &main, old, old_rev, upd, true, resp);
+        finish_update(s, &main, old, old_rev, upd, true, r, resp);
     } else {
-        finish_update(s, rt, old, old_rev, upd, false, resp);
+        finish_update(s, rt, old, old_rev, upd, false, r, resp);
     }
     goto out;
 fail:
@@ -722,9 +754,22 @@ fail:
 out:
     kn_error_free(&err);
     cJSON_Delete(old);
-    cJSON_Delete(patch);
     cJSON_Delete(upd);
     cJSON_Delete(view);
+}
+
+void api_patch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
+{
+    cJSON *patch = cJSON_ParseWithLength(req->body.data, req->body.len);
+    if (!patch)
+        return api_status(resp, 400, "BadRequest", "the patch is not valid JSON");
+    const char *ctype = kn_http_header(req, "Content-Type");
+    bool raced = true;
+    for (int i = 0; raced && i < UPDATE_ATTEMPTS; i++) {
+        raced = false;
+        patch_once(s, rt, patch, ctype, i + 1 < UPDATE_ATTEMPTS, &raced, resp);
+    }
+    cJSON_Delete(patch);
 }
 
 /* ---- delete ------------------------------------------------------------------- */
@@ -790,7 +835,7 @@ void api_delete(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     /* graceful deletion and finalizers keep the object with a deletionTimestamp */
     cJSON *upd = cJSON_Duplicate(old, 1);
     if (kn_admission_begin_delete(rt->res, upd, o.grace, o.propagation)) {
-        store_update(s, rt, upd, rev, false, resp);
+        store_update(s, rt, upd, rev, false, NULL, resp);
         cJSON_Delete(upd);
         goto out;
     }

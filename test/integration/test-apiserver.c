@@ -504,3 +504,27 @@ KT_TEST_TIMEOUT(apiserver, service_allocation_is_unique, 120)
     KT_ASSERT_CONTAINS(refused, "provided IP is already allocated");
     stop_server(&s);
 }
+
+/* Concurrent patches without a resourceVersion never fail with 409: the
+ * server re-reads and retries (upstream's GuaranteedUpdate). */
+KT_TEST_TIMEOUT(apiserver, concurrent_patches_all_apply, 120)
+{
+    static server s;
+    kt_on_cleanup(stop_server, &s);
+    start_server(&s);
+    kubectl_ok(&s, "", "create cm shared --from-literal=a=b");
+    cleanup_free char *script =
+        xasprintf("seq 1 16 | xargs -P 8 -I{} kubectl --kubeconfig %s label cm shared k{}=v "
+                  ">/dev/null 2>%s/label.err; echo $?",
+                  s.kubeconfig, kt_tmpdir());
+    cleanup_free char *rc = sh(script, NULL);
+    KT_ASSERT_STREQ(rc, "0\n");
+    cleanup_free char *labels =
+        kubectl(&s, "", "get cm shared -o jsonpath='{.metadata.labels}'", NULL);
+    for (int i = 1; i <= 16; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "\"k%d\":\"v\"", i);
+        KT_ASSERT_CONTAINS(labels, want);
+    }
+    stop_server(&s);
+}
