@@ -24,6 +24,38 @@ static cJSON *body_json(kn_http_request *req, kn_error **err)
     return api_decode_body(req, &b, err) < 0 ? NULL : b;
 }
 
+/* As upstream's assignPod: the binding also records PodScheduled=True,
+ * replacing an earlier Unschedulable condition. */
+static void set_scheduled_condition(cJSON *pod)
+{
+    cJSON *status = cJSON_GetObjectItemCaseSensitive(pod, "status");
+    if (!cJSON_IsObject(status)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(pod, "status");
+        status = cJSON_AddObjectToObject(pod, "status");
+    }
+    cJSON *conds = cJSON_GetObjectItemCaseSensitive(status, "conditions");
+    if (!cJSON_IsArray(conds)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(status, "conditions");
+        conds = cJSON_AddArrayToObject(status, "conditions");
+    }
+    cJSON *c = conds->child;
+    while (c) {
+        cJSON *next = c->next;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "type");
+        if (cJSON_IsString(t) && strcmp(t->valuestring, "PodScheduled") == 0)
+            cJSON_Delete(cJSON_DetachItemViaPointer(conds, c));
+        c = next;
+    }
+    char ts[32];
+    kn_rfc3339(0, ts, sizeof(ts));
+    cJSON *nc = cJSON_CreateObject();
+    cJSON_AddStringToObject(nc, "type", "PodScheduled");
+    cJSON_AddStringToObject(nc, "status", "True");
+    cJSON_AddNullToObject(nc, "lastProbeTime");
+    cJSON_AddStringToObject(nc, "lastTransitionTime", ts);
+    cJSON_AddItemToArray(conds, nc);
+}
+
 static void binding(kn_apiserver *s, const api_route *rt, kn_http_request *req,
                     kn_http_response *resp)
 {
@@ -49,6 +81,7 @@ static void binding(kn_apiserver *s, const api_route *rt, kn_http_request *req,
     }
     cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeName");
     cJSON_AddStringToObject(spec, "nodeName", node);
+    set_scheduled_condition(pod);
     if (save_obj(s, rt, pod, rev, &err) < 0)
         goto fail;
     api_status(resp, 201, "", "");
