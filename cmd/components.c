@@ -50,7 +50,10 @@ int cmd_server(int argc, char **argv)
                         .service_cidr = opt_server.service_cluster_ip_range,
                         .store_url = opt_server.store,
                         .cluster_domain = "cluster.local",
-                        .compact_interval_s = (int)(opt_server.compaction_interval / 1000000000LL)};
+                        .compact_interval_s = (int)(opt_server.compaction_interval / 1000000000LL),
+                        .node_monitor_grace_ns = opt_server.node_monitor_grace_period,
+                        .allocate_node_cidrs = opt_server.allocate_node_cidrs,
+                        .cluster_cidr = opt_join.cluster_cidr};
     kn_error *err = NULL;
     if (kn_server_run(&o, &err) < 0) {
         fprintf(stderr, "knode server: %s\n", kn_error_msg(err));

@@ -29,6 +29,10 @@ const kn_flag server_flags[] = {
      "store URL: sqlite:///path or etcd://h1:2379,h2:2379 (default sqlite://<data-dir>/state.db)"},
     {"etcd-compaction-interval", 0, D, &opt_server.compaction_interval, "5m",
      "interval between compactions of the store's history (older watches get 410 Gone)"},
+    {"node-monitor-grace-period", 0, D, &opt_server.node_monitor_grace_period, "40s",
+     "how long a node may go without a Lease renewal or status before it is NotReady/Unknown"},
+    {"allocate-node-cidrs", 0, B, &opt_server.allocate_node_cidrs, "false",
+     "give every Node a spec.podCIDR from --cluster-cidr"},
 };
 const size_t server_nflags = sizeof(server_flags) / sizeof(server_flags[0]);
 

@@ -17,6 +17,8 @@ typedef struct server_options {
     const char *service_cluster_ip_range;
     const char *store;
     int64_t compaction_interval;
+    int64_t node_monitor_grace_period;
+    bool allocate_node_cidrs;
 } server_options;
 
 typedef struct kubelet_options {

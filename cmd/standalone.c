@@ -100,8 +100,10 @@ static int serve(node_thread *t)
                          .service_cidr = opt_server.service_cluster_ip_range,
                          .store_url = opt_server.store,
                          .cluster_domain = opt_kubelet.cluster_domain,
-                         .compact_interval_s =
-                             (int)(opt_server.compaction_interval / 1000000000LL)};
+                         .compact_interval_s = (int)(opt_server.compaction_interval / 1000000000LL),
+                         .node_monitor_grace_ns = opt_server.node_monitor_grace_period,
+                         .allocate_node_cidrs = opt_server.allocate_node_cidrs,
+                         .cluster_cidr = opt_join.cluster_cidr};
     pthread_mutex_init(&t->mu, NULL);
     kn_cond_init(&t->cond);
     if (pthread_create(&t->thread, NULL, node_main, t) != 0) {

@@ -91,18 +91,13 @@ static int new_client(const kn_ctl_manager_opts *o, kc_client **out, kn_error **
 static void tunables(const kn_ctl_manager_opts *o, kn_ctl_tunables *t)
 {
     t->node_monitor_grace_ns = o->node_monitor_grace_ns;
-    const char *env = getenv("KNODE_NODE_MONITOR_GRACE_PERIOD");
-    if (!t->node_monitor_grace_ns && env &&
-        kn_duration_parse(env, &t->node_monitor_grace_ns, NULL) < 0)
-        t->node_monitor_grace_ns = 0;
     if (t->node_monitor_grace_ns <= 0)
         t->node_monitor_grace_ns = 40 * KN_NSEC_PER_SEC;
     t->node_monitor_period_ns =
         o->node_monitor_period_ns > 0 ? o->node_monitor_period_ns : 5 * KN_NSEC_PER_SEC;
     if (t->node_monitor_period_ns > t->node_monitor_grace_ns / 4)
         t->node_monitor_period_ns = t->node_monitor_grace_ns / 4;
-    const char *cidr =
-        o->cluster_cidr && *o->cluster_cidr ? o->cluster_cidr : getenv("KNODE_CLUSTER_CIDR");
+    const char *cidr = o->cluster_cidr;
     t->cluster_cidr = cidr && *cidr ? xstrdup(cidr) : NULL;
     t->node_cidr_mask = o->node_cidr_mask_size > 0 ? o->node_cidr_mask_size : 24;
 }

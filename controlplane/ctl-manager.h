@@ -27,13 +27,12 @@ typedef struct kn_ctl_manager_opts {
     const char *bind_address; /* of the API server; wildcard: 127.0.0.1 is used */
     int port;                 /* of the API server */
     /* --node-monitor-grace-period: a node whose Lease and status did not
-     * change for this long is NotReady/Unknown. 0: the environment variable
-     * KNODE_NODE_MONITOR_GRACE_PERIOD (a duration such as "40s") or 40 s. */
+     * change for this long is NotReady/Unknown. 0: 40 s. */
     int64_t node_monitor_grace_ns;
     /* --node-monitor-period. 0: 5 s, at most a quarter of the grace period. */
     int64_t node_monitor_period_ns;
     /* --cluster-cidr (with --allocate-node-cidrs): nodes get their
-     * spec.podCIDR from it. NULL/"": $KNODE_CLUSTER_CIDR, else no IPAM. */
+     * spec.podCIDR from it. NULL/"": no node IPAM. */
     const char *cluster_cidr;
     int node_cidr_mask_size; /* --node-cidr-mask-size; 0: 24 */
 } kn_ctl_manager_opts;

@@ -162,7 +162,9 @@ int kn_server_run(const kn_server_opts *o, kn_error **err)
         kn_ctl_manager *cm = NULL;
         kn_ctl_manager_opts co = {.data_dir = o->data_dir,
                                   .bind_address = o->bind_address,
-                                  .port = kn_apiserver_port(api)};
+                                  .port = kn_apiserver_port(api),
+                                  .node_monitor_grace_ns = o->node_monitor_grace_ns,
+                                  .cluster_cidr = o->allocate_node_cidrs ? o->cluster_cidr : NULL};
         r = kn_ctl_manager_start(&co, &cm, err);
         if (r == 0) {
             wait_for_signal();

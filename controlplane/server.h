@@ -6,6 +6,9 @@
 #ifndef KNODE_CONTROLPLANE_SERVER_H
 #define KNODE_CONTROLPLANE_SERVER_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "lib/error.h"
 
 typedef struct kn_server_opts {
@@ -15,7 +18,10 @@ typedef struct kn_server_opts {
     const char *service_cidr;
     const char *store_url; /* NULL/"": sqlite://<data-dir>/state.db */
     const char *cluster_domain;
-    int compact_interval_s; /* 0: 300, as upstream */
+    int compact_interval_s;        /* 0: 300, as upstream */
+    int64_t node_monitor_grace_ns; /* --node-monitor-grace-period; 0: 40 s */
+    bool allocate_node_cidrs;      /* --allocate-node-cidrs: nodes get podCIDRs */
+    const char *cluster_cidr;      /* --cluster-cidr they are taken from */
 } kn_server_opts;
 
 /* Runs until a termination signal; returns 0 on a clean stop. */

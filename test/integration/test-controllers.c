@@ -40,8 +40,8 @@ typedef struct cluster {
     int nnodes;
     int next_ip;
     volatile int stop;
-    const char *grace;        /* KNODE_NODE_MONITOR_GRACE_PERIOD, or NULL */
-    const char *cluster_cidr; /* KNODE_CLUSTER_CIDR, or NULL */
+    const char *grace;        /* --node-monitor-grace-period, or NULL (40s) */
+    const char *cluster_cidr; /* --cluster-cidr with --allocate-node-cidrs, or NULL */
 } cluster;
 
 /* ---- the server ------------------------------------------------------------------ */
@@ -169,12 +169,14 @@ static void spawn_server(cluster *cl)
     if (pid == 0) {
         char *log = xasprintf("%s/server.log", kt_tmpdir());
         KT_ASSERT(freopen(log, "a", stderr) != NULL);
-        if (cl->grace)
-            setenv("KNODE_NODE_MONITOR_GRACE_PERIOD", cl->grace, 1);
-        if (cl->cluster_cidr)
-            setenv("KNODE_CLUSTER_CIDR", cl->cluster_cidr, 1);
+        /* the upstream flags: --node-monitor-grace-period, and
+         * --allocate-node-cidrs with --cluster-cidr */
+        char *grace = xasprintf("--node-monitor-grace-period=%s", cl->grace ? cl->grace : "40s");
+        char *alloc = xasprintf("--allocate-node-cidrs=%s", cl->cluster_cidr ? "true" : "false");
+        char *cidr =
+            xasprintf("--cluster-cidr=%s", cl->cluster_cidr ? cl->cluster_cidr : "10.244.0.0/16");
         execl(knode, knode, "server", "--data-dir", cl->dir, "--bind-address", "127.0.0.1",
-              "--secure-port", port, "-v", "2", (char *)NULL);
+              "--secure-port", port, "-v", "2", grace, alloc, cidr, (char *)NULL);
         _exit(127);
     }
     cl->pid = pid;
