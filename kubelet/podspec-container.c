@@ -333,18 +333,6 @@ static bool dec_resources(kl_dec *d, const cJSON *obj, kl_container *c)
 
 /* ---- security context, mounts ---------------------------------------------------------------- */
 
-static bool dec_id(kl_dec *d, const cJSON *obj, const char *key, kl_opt_i64 *out)
-{
-    if (!kl_dec_opt_i64(d, obj, key, out))
-        return false;
-    if (out->set && (out->v < 0 || out->v > 2147483647))
-        return kl_dec_fail(d, key,
-                           "Invalid value: %lld: must be between 0 and 2147483647, "
-                           "inclusive",
-                           (long long)out->v);
-    return true;
-}
-
 static bool dec_security_context(kl_dec *d, const cJSON *obj, kl_container *c)
 {
     const cJSON *sc = kl_dec_obj(d, obj, "securityContext");
@@ -352,8 +340,8 @@ static bool dec_security_context(kl_dec *d, const cJSON *obj, kl_container *c)
         return !d->failed;
     c->has_security_context = true;
     size_t mark = kl_dec_push(d, "securityContext");
-    dec_id(d, sc, "runAsUser", &c->sc.run_as_user);
-    dec_id(d, sc, "runAsGroup", &c->sc.run_as_group);
+    kl_dec_opt_id(d, sc, "runAsUser", &c->sc.run_as_user);
+    kl_dec_opt_id(d, sc, "runAsGroup", &c->sc.run_as_group);
     kl_dec_opt_bool(d, sc, "runAsNonRoot", &c->sc.run_as_non_root);
     kl_dec_opt_bool(d, sc, "privileged", &c->sc.privileged);
     kl_dec_opt_bool(d, sc, "readOnlyRootFilesystem", &c->sc.read_only_root_filesystem);

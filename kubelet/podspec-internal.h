@@ -39,6 +39,8 @@ bool kl_dec_str(kl_dec *d, const cJSON *obj, const char *key, char **out);
 bool kl_dec_bool(kl_dec *d, const cJSON *obj, const char *key, bool *out);
 bool kl_dec_opt_bool(kl_dec *d, const cJSON *obj, const char *key, kl_opt_bool *out);
 bool kl_dec_opt_i64(kl_dec *d, const cJSON *obj, const char *key, kl_opt_i64 *out);
+/* An optional user or group ID (runAsUser, runAsGroup, fsGroup): 0..2^31-1. */
+bool kl_dec_opt_id(kl_dec *d, const cJSON *obj, const char *key, kl_opt_i64 *out);
 bool kl_dec_strv(kl_dec *d, const cJSON *obj, const char *key, kl_strv *out);
 bool kl_dec_map(kl_dec *d, const cJSON *obj, const char *key, kl_map *out);
 /* The member as an object / array (NULL when missing); wrong type fails. */

@@ -134,6 +134,18 @@ bool kl_dec_opt_i64(kl_dec *d, const cJSON *obj, const char *key, kl_opt_i64 *ou
     return true;
 }
 
+bool kl_dec_opt_id(kl_dec *d, const cJSON *obj, const char *key, kl_opt_i64 *out)
+{
+    if (!kl_dec_opt_i64(d, obj, key, out))
+        return false;
+    if (out->set && (out->v < 0 || out->v > 2147483647))
+        return kl_dec_fail(d, key,
+                           "Invalid value: %lld: must be between 0 and 2147483647, "
+                           "inclusive",
+                           (long long)out->v);
+    return true;
+}
+
 bool kl_dec_strv(kl_dec *d, const cJSON *obj, const char *key, kl_strv *out)
 {
     const cJSON *arr = kl_dec_arr(d, obj, key);

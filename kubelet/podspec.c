@@ -361,18 +361,6 @@ static bool dec_volumes(kl_dec *d, const cJSON *spec, kl_pod *p)
 
 /* ---- pod security context ------------------------------------------------------------------ */
 
-static bool dec_pod_id(kl_dec *d, const cJSON *sc, const char *key, kl_opt_i64 *out)
-{
-    if (!kl_dec_opt_i64(d, sc, key, out))
-        return false;
-    if (out->set && (out->v < 0 || out->v > 2147483647))
-        return kl_dec_fail(d, key,
-                           "Invalid value: %lld: must be between 0 and 2147483647, "
-                           "inclusive",
-                           (long long)out->v);
-    return true;
-}
-
 static bool dec_supplemental_groups(kl_dec *d, const cJSON *sc, kl_pod_security_context *psc)
 {
     const cJSON *arr = kl_dec_arr(d, sc, "supplementalGroups");
@@ -401,9 +389,9 @@ static bool dec_pod_security_context(kl_dec *d, const cJSON *spec, kl_pod *p)
     if (!sc)
         return !d->failed;
     size_t mark = kl_dec_push(d, "securityContext");
-    dec_pod_id(d, sc, "runAsUser", &p->sc.run_as_user);
-    dec_pod_id(d, sc, "runAsGroup", &p->sc.run_as_group);
-    dec_pod_id(d, sc, "fsGroup", &p->sc.fs_group);
+    kl_dec_opt_id(d, sc, "runAsUser", &p->sc.run_as_user);
+    kl_dec_opt_id(d, sc, "runAsGroup", &p->sc.run_as_group);
+    kl_dec_opt_id(d, sc, "fsGroup", &p->sc.fs_group);
     kl_dec_opt_bool(d, sc, "runAsNonRoot", &p->sc.run_as_non_root);
     dec_supplemental_groups(d, sc, &p->sc);
     kl_dec_pop(d, mark);
