@@ -7,6 +7,7 @@
  * released, so handlers may read the cache. */
 #include "api-client/informer.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -21,13 +22,6 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
-
-struct kc_obj {
-    atomic_int refs;
-    char *key;
-    char *rv;
-    cJSON *json;
-};
 
 typedef struct index_def {
     char *name;
@@ -75,46 +69,6 @@ struct kc_informer {
 
 static kc_obj **snapshot(kc_informer *inf, size_t *n);
 
-/* ---- objects ------------------------------------------------------------------ */
-
-const cJSON *kc_obj_json(const kc_obj *o)
-{
-    return o->json;
-}
-
-const char *kc_obj_key(const kc_obj *o)
-{
-    return o->key;
-}
-
-const char *kc_obj_resource_version(const kc_obj *o)
-{
-    return o->rv;
-}
-
-kc_obj *kc_obj_ref(kc_obj *o)
-{
-    atomic_fetch_add(&o->refs, 1);
-    return o;
-}
-
-void kc_obj_unref(kc_obj *o)
-{
-    if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
-        return;
-    cJSON_Delete(o->json);
-    free(o->key);
-    free(o->rv);
-    free(o);
-}
-
-void kc_objs_free(kc_obj **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        kc_obj_unref(v[i]);
-    free(v);
-}
-
 static const char *meta_str(const cJSON *obj, const char *key)
 {
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
@@ -122,54 +76,39 @@ static const char *meta_str(const cJSON *obj, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-char *kc_object_key(const cJSON *obj)
-{
-    const char *name = meta_str(obj, "name"), *ns = meta_str(obj, "namespace");
-    if (!name)
-        return NULL;
-    return ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
-}
-
-/* Wraps json (taken) into a new object, or NULL (json freed) without a name. */
-static kc_obj *obj_new(cJSON *json)
-{
-    char *key = kc_object_key(json);
-    if (!key) {
-        cJSON_Delete(json);
-        return NULL;
-    }
-    kc_obj *o = xcalloc(1, sizeof(*o));
-    atomic_init(&o->refs, 1);
-    o->key = key;
-    const char *rv = meta_str(json, "resourceVersion");
-    o->rv = xstrdup(rv ? rv : "");
-    o->json = json;
-    return o;
-}
-
 static void obj_unref_void(void *p)
 {
-    kc_obj_unref(p);
+    kc_obj *o = p;
+    kc_obj_set_in_store(o, false);
+    kc_obj_unref(o);
 }
 
 /* ---- indexes (lock held) ----------------------------------------------------------- */
 
-static char **index_values(const index_def *ix, const kc_obj *o)
+/* The values o is filed under in index number i (computed from its tree
+ * on first use and kept on the object, so removal needs no tree). */
+static char **index_values(kc_informer *inf, size_t i, kc_obj *o)
 {
-    return ix->fn(o->json, ix->ud);
+    if (o->nixv <= i) {
+        o->ixv = xreallocarray(o->ixv, inf->nindexes, sizeof(*o->ixv));
+        memset(o->ixv + o->nixv, 0, (inf->nindexes - o->nixv) * sizeof(*o->ixv));
+        o->nixv = inf->nindexes;
+    }
+    if (!o->ixv[i]) {
+        kc_obj_ref(o);
+        index_def *ix = &inf->indexes[i];
+        o->ixv[i] = ix->fn(kc_obj_json(o), ix->ud);
+        if (!o->ixv[i])
+            o->ixv[i] = xcalloc(1, sizeof(char *));
+        kc_obj_unref(o);
+    }
+    return o->ixv[i];
 }
 
-static void free_values(char **v)
+static void index_add(kc_informer *inf, size_t i, kc_obj *o)
 {
-    for (char **p = v; p && *p; p++)
-        free(*p);
-    free(v);
-}
-
-static void index_add(index_def *ix, kc_obj *o)
-{
-    char **vals = index_values(ix, o);
-    for (char **p = vals; p && *p; p++) {
+    index_def *ix = &inf->indexes[i];
+    for (char **p = index_values(inf, i, o); *p; p++) {
         kc_map *set = kc_map_get(&ix->values, *p);
         if (!set) {
             set = xcalloc(1, sizeof(*set));
@@ -178,13 +117,12 @@ static void index_add(index_def *ix, kc_obj *o)
         }
         kc_map_put(set, o->key, o);
     }
-    free_values(vals);
 }
 
-static void index_remove(index_def *ix, kc_obj *o)
+static void index_remove(kc_informer *inf, size_t i, kc_obj *o)
 {
-    char **vals = index_values(ix, o);
-    for (char **p = vals; p && *p; p++) {
+    index_def *ix = &inf->indexes[i];
+    for (char **p = index_values(inf, i, o); *p; p++) {
         kc_map *set = kc_map_get(&ix->values, *p);
         if (!set)
             continue;
@@ -195,7 +133,6 @@ static void index_remove(index_def *ix, kc_obj *o)
             free(set);
         }
     }
-    free_values(vals);
 }
 
 static void free_set(void *p)
@@ -229,13 +166,15 @@ static void push_change(changes *cs, change_kind k, kc_obj *old_obj, kc_obj *new
 static void store_put(kc_informer *inf, kc_obj *o, changes *cs)
 {
     kc_obj *old = kc_map_put(&inf->store, o->key, o);
+    kc_obj_set_in_store(o, true);
+    push_change(cs, old ? CH_UPDATE : CH_ADD, old, o); /* first: keeps o's tree for indexing */
     for (size_t i = 0; i < inf->nindexes; i++) {
         if (old)
-            index_remove(&inf->indexes[i], old);
-        index_add(&inf->indexes[i], o);
+            index_remove(inf, i, old);
+        index_add(inf, i, o);
     }
-    push_change(cs, old ? CH_UPDATE : CH_ADD, old, o);
-    kc_obj_unref(old);
+    if (old)
+        obj_unref_void(old);
 }
 
 static void store_delete(kc_informer *inf, const char *key, kc_obj *last, changes *cs)
@@ -244,20 +183,58 @@ static void store_delete(kc_informer *inf, const char *key, kc_obj *last, change
     if (!old)
         return;
     for (size_t i = 0; i < inf->nindexes; i++)
-        index_remove(&inf->indexes[i], old);
+        index_remove(inf, i, old);
     push_change(cs, CH_DELETE, NULL, last ? last : old);
-    kc_obj_unref(old);
+    obj_unref_void(old);
 }
 
-/* Makes the store equal to the list's items (taken from list). */
-static void store_replace(kc_informer *inf, cJSON *items, changes *cs)
+/* Objects of a list, kept compact while the pages arrive. */
+typedef struct listed {
+    kc_obj **v;
+    size_t n, cap;
+    char *rv; /* the list's resourceVersion */
+} listed;
+
+static void listed_clear(listed *l)
+{
+    kc_objs_free(l->v, l->n);
+    free(l->rv);
+    memset(l, 0, sizeof(*l));
+}
+
+static void take_page(void *ud, cJSON *page, bool restart)
+{
+    listed *l = ud;
+    if (restart) {
+        listed_clear(l);
+        return;
+    }
+    if (!l->rv) {
+        const char *rv = meta_str(page, "resourceVersion");
+        l->rv = xstrdup(rv ? rv : "");
+    }
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items");
+    while (cJSON_IsArray(items) && items->child) {
+        kc_obj *o = kc_obj_new(cJSON_DetachItemViaPointer(items, items->child));
+        if (!o)
+            continue;
+        kc_obj_drop_tree(o); /* parsed again when a handler asks */
+        if (l->n == l->cap) {
+            l->cap = l->cap ? l->cap * 2 : 64;
+            l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+        }
+        l->v[l->n++] = o;
+    }
+    cJSON_Delete(page);
+}
+
+/* Makes the store equal to the listed objects (taken from l). */
+static void store_replace(kc_informer *inf, listed *l, changes *cs)
 {
     kc_map seen;
     kc_map_init(&seen);
-    while (cJSON_IsArray(items) && items->child) {
-        kc_obj *o = obj_new(cJSON_DetachItemViaPointer(items, items->child));
-        if (!o)
-            continue;
+    for (size_t i = 0; i < l->n; i++) {
+        kc_obj *o = l->v[i];
         kc_map_put(&seen, o->key, o);
         kc_obj *cur = kc_map_get(&inf->store, o->key);
         if (cur && strcmp(cur->rv, o->rv) == 0 && o->rv[0])
@@ -265,6 +242,7 @@ static void store_replace(kc_informer *inf, cJSON *items, changes *cs)
         else
             store_put(inf, o, cs);
     }
+    l->n = 0;
     size_t pos = 0;
     const char *key;
     void *val;
@@ -282,6 +260,8 @@ static void store_replace(kc_informer *inf, cJSON *items, changes *cs)
 
 /* ---- dispatch --------------------------------------------------------------------------- */
 
+/* Calls the handlers for each change, releasing each change's references
+ * as soon as it is delivered (so at most one change's trees are parsed). */
 static void dispatch(kc_informer *inf, changes *cs)
 {
     pthread_mutex_lock(&inf->hlock);
@@ -298,12 +278,10 @@ static void dispatch(kc_informer *inf, changes *cs)
         }
         for (size_t q = 0; q < inf->nqueues; q++)
             kn_workqueue_add(inf->queues[q], c->new_obj->key);
+        kc_obj_unref(c->old_obj);
+        kc_obj_unref(c->new_obj);
     }
     pthread_mutex_unlock(&inf->hlock);
-    for (size_t i = 0; i < cs->n; i++) {
-        kc_obj_unref(cs->v[i].old_obj);
-        kc_obj_unref(cs->v[i].new_obj);
-    }
     free(cs->v);
     memset(cs, 0, sizeof(*cs));
 }
@@ -343,16 +321,21 @@ static int list_and_replace(kc_informer *inf, kn_error **err)
 {
     kc_list_options lo = {
         .label_selector = inf->label, .field_selector = inf->field, .limit = inf->o.list_page};
-    cleanup_cjson cJSON *list = NULL;
-    if (kc_list_all(inf->c, &inf->res, inf->ns, &lo, &list, err) < 0)
+    listed l = {0};
+    if (kc_list_pages(inf->c, &inf->res, inf->ns, &lo, take_page, &l, err) < 0) {
+        listed_clear(&l);
         return kn_error_wrap(err, "informer %s: list", inf->res.resource);
+    }
     changes cs = {0};
     pthread_mutex_lock(&inf->lock);
-    store_replace(inf, cJSON_GetObjectItemCaseSensitive(list, "items"), &cs);
+    store_replace(inf, &l, &cs);
     pthread_mutex_unlock(&inf->lock);
     dispatch(inf, &cs);
-    const char *rv = meta_str(list, "resourceVersion");
-    applied(inf, rv ? rv : "", true);
+    applied(inf, l.rv ? l.rv : "", true);
+    listed_clear(&l);
+    /* the pages' trees are gone but glibc keeps their pages: a relist is
+     * rare, so hand them back (the cache itself is small and compact) */
+    malloc_trim(0);
     return 0;
 }
 
@@ -362,11 +345,11 @@ static void apply_event(kc_informer *inf, kc_watch_event *ev)
     cleanup_free char *rv = ev->resource_version ? xstrdup(ev->resource_version) : NULL;
     pthread_mutex_lock(&inf->lock);
     if (ev->type == KC_WATCH_ADDED || ev->type == KC_WATCH_MODIFIED) {
-        kc_obj *o = obj_new(kn_steal_ptr(ev->object));
+        kc_obj *o = kc_obj_new(kn_steal_ptr(ev->object));
         if (o)
             store_put(inf, o, &cs);
     } else if (ev->type == KC_WATCH_DELETED) {
-        kc_obj *last = obj_new(kn_steal_ptr(ev->object));
+        kc_obj *last = kc_obj_new(kn_steal_ptr(ev->object));
         if (last)
             store_delete(inf, last->key, last, &cs);
         kc_obj_unref(last);
@@ -519,7 +502,7 @@ void kc_informer_add_index(kc_informer *inf, const char *name, kc_index_fn fn, v
     const char *key;
     void *val;
     while (kc_map_next(&inf->store, &pos, &key, &val))
-        index_add(ix, val);
+        index_add(inf, inf->nindexes - 1, val);
     pthread_mutex_unlock(&inf->lock);
 }
 
@@ -533,8 +516,9 @@ static void replay(kc_informer *inf, const kc_informer_handlers *h, kn_workqueue
             h->on_add(all[i], h->ud);
         if (q)
             kn_workqueue_add(q, all[i]->key);
+        kc_obj_unref(all[i]); /* one parsed tree at a time */
     }
-    kc_objs_free(all, n);
+    free(all);
 }
 
 void kc_informer_add_handlers(kc_informer *inf, const kc_informer_handlers *h)

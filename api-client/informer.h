@@ -13,7 +13,11 @@
  * an update (old == new).
  *
  * Cached objects are immutable and reference counted: readers get a
- * reference (kc_obj_unref when done) and never copy the JSON. Indexes map
+ * reference (kc_obj_unref when done). The cache keeps each object as compact
+ * JSON text; kc_obj_json parses it on first use and the tree lives until the
+ * last reference other than the cache's is dropped, so a reader walking a
+ * whole list should unref each object when done with it, and must never use
+ * a tree after dropping its reference. Indexes map
  * index values to objects: "namespace" always exists; custom ones (e.g. pods
  * by spec.nodeName) may be added at any time. Handlers and queues added to a
  * running informer first receive every cached object as an add, as
@@ -34,11 +38,15 @@
 
 typedef struct kc_obj kc_obj;
 
-/* The object's JSON (immutable: never modify it) and its cache key. */
+/* The object's JSON (immutable: never modify it), valid while the caller
+ * holds its reference; and its cache key. */
 const cJSON *kc_obj_json(const kc_obj *o);
 const char *kc_obj_key(const kc_obj *o);
 /* metadata.resourceVersion, or "". */
 const char *kc_obj_resource_version(const kc_obj *o);
+
+/* Size of the object's compact JSON text, in bytes. */
+size_t kc_obj_size(const kc_obj *o);
 
 kc_obj *kc_obj_ref(kc_obj *o);
 /* NULL is ignored. */

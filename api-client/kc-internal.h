@@ -3,10 +3,12 @@
 #define KNODE_API_CLIENT_KC_INTERNAL_H
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api-client/informer.h"
 #include "api-client/kubeconfig.h"
 #include "lib/error.h"
 
@@ -67,5 +69,34 @@ void *kc_map_put(kc_map *m, const char *key, void *val);
 void *kc_map_del(kc_map *m, const char *key);
 /* Iterates: start with *pos = 0; returns false at the end. */
 bool kc_map_next(const kc_map *m, size_t *pos, const char **key, void **val);
+
+/* ---- cached objects (cache-obj.c) ---- */
+
+/* An informer's cached object (see cache-obj.c for the memory scheme). */
+struct kc_obj {
+    atomic_int refs;
+    bool in_store;  /* the store holds one of refs (guarded by the stripe lock) */
+    char *key, *rv; /* cache key, metadata.resourceVersion ("" when none) */
+    char *text;     /* minified JSON */
+    size_t len;
+    cJSON *tree; /* parsed text while referenced outside the store, or NULL */
+    char ***ixv; /* per index of the informer: the values it was filed under */
+    size_t nixv; /* (both guarded by the informer's lock) */
+};
+
+/* Wraps json (taken; kept as the object's tree) into a new object with one
+ * reference, or NULL (json freed) when it has no metadata.name. */
+kc_obj *kc_obj_new(cJSON *json);
+
+/* Frees the parsed tree of an object no one else references yet (the next
+ * kc_obj_json parses the text again). */
+void kc_obj_drop_tree(kc_obj *o);
+
+/* Marks whether the store holds a reference (the tree is dropped when only
+ * the store's reference remains). */
+void kc_obj_set_in_store(kc_obj *o, bool in_store);
+
+/* Frees a NULL-terminated array of index values. */
+void kc_index_values_free(char **v);
 
 #endif

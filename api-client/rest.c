@@ -350,35 +350,59 @@ static int list_unpaged(kc_client *c, const kc_resource *r, const char *ns,
     return kc_list(c, r, ns, &full, out, err);
 }
 
-int kc_list_all(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,
-                cJSON **out, kn_error **err)
+int kc_list_pages(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,
+                  kc_page_fn on_page, void *ud, kn_error **err)
 {
     kc_list_options po = o ? *o : (kc_list_options){0};
     if (po.limit <= 0)
         po.limit = 500;
-    cJSON *all = NULL;
     cleanup_free char *cont = NULL;
     for (;;) {
         cJSON *page = NULL;
         cleanup_error kn_error *e = NULL;
         if (kc_list(c, r, ns, &po, &page, &e) < 0) {
-            cJSON_Delete(all);
             if (kn_error_code(e) != KN_EGONE || !po.continue_token)
                 return kc_error_move(err, &e);
-            return list_unpaged(c, r, ns, o, out, err);
+            on_page(ud, NULL, true); /* forget the pages so far */
+            if (list_unpaged(c, r, ns, o, &page, err) < 0)
+                return kc_fail(err);
+            on_page(ud, page, false);
+            return 0;
         }
         const char *next = continue_of(page);
         free(cont);
         cont = next ? xstrdup(next) : NULL;
-        if (!all)
-            all = page;
-        else {
-            append_items(all, page);
-            cJSON_Delete(page);
-        }
         if (!cont)
-            break;
+            drop_continue(page);
+        on_page(ud, page, false);
+        if (!cont)
+            return 0;
         po.continue_token = cont;
+    }
+}
+
+/* Collects the pages of kc_list_all into one list. */
+static void collect_page(void *ud, cJSON *page, bool restart)
+{
+    cJSON **all = ud;
+    if (restart) {
+        cJSON_Delete(*all);
+        *all = NULL;
+    } else if (!*all) {
+        *all = page;
+    } else {
+        append_items(*all, page);
+        cJSON_Delete(page);
+    }
+}
+
+int kc_list_all(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,
+                cJSON **out, kn_error **err)
+{
+    cJSON *all = NULL;
+    if (kc_list_pages(c, r, ns, o, collect_page, &all, err) < 0) {
+        cJSON_Delete(all);
+        return kc_fail(err);
     }
     drop_continue(all);
     *out = all;

@@ -112,6 +112,17 @@ int kc_list(kc_client *c, const kc_resource *r, const char *ns, const kc_list_op
 int kc_list_all(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,
                 cJSON **out, kn_error **err);
 
+/* Receives the pages of kc_list_pages one at a time and owns each (the
+ * last has no metadata.continue). restart (page NULL): a continue token
+ * expired; forget the pages received so far, the whole list follows again. */
+typedef void (*kc_page_fn)(void *ud, cJSON *page, bool restart);
+
+/* Lists page by page like kc_list_all, handing each page to on_page as it
+ * arrives, so a caller that keeps a compact form of the items never holds
+ * the whole list's tree. */
+int kc_list_pages(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,
+                  kc_page_fn on_page, void *ud, kn_error **err);
+
 /* POST a new object into the collection. AlreadyExists -> KN_EEXIST. */
 int kc_create(kc_client *c, const kc_resource *r, const char *ns, const cJSON *obj, cJSON **out,
               kn_error **err);

@@ -100,14 +100,25 @@ typedef struct snapshot_input {
     size_t n[SRC_N];
 } snapshot_input;
 
-static void build_model(dns_objects *o, const snapshot_input *in)
+/* Adds every listed object, dropping each reference (and with it the
+ * object's parsed tree) once added, so a rebuild never holds every tree. */
+static void build_model(dns_objects *o, snapshot_input *in)
 {
-    for (size_t i = 0; i < in->n[SRC_NAMESPACES]; i++)
-        dns_objects_add_namespace(o, kc_obj_json(in->objs[SRC_NAMESPACES][i]), NULL);
-    for (size_t i = 0; i < in->n[SRC_SERVICES]; i++)
-        dns_objects_add_service(o, kc_obj_json(in->objs[SRC_SERVICES][i]), NULL);
-    for (size_t i = 0; i < in->n[SRC_SLICES]; i++)
-        dns_objects_add_slice(o, kc_obj_json(in->objs[SRC_SLICES][i]), NULL);
+    static const int order[] = {SRC_NAMESPACES, SRC_SERVICES, SRC_SLICES};
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+        int src = order[k];
+        for (size_t i = 0; i < in->n[src]; i++) {
+            const cJSON *j = kc_obj_json(in->objs[src][i]);
+            if (src == SRC_NAMESPACES)
+                dns_objects_add_namespace(o, j, NULL);
+            else if (src == SRC_SERVICES)
+                dns_objects_add_service(o, j, NULL);
+            else
+                dns_objects_add_slice(o, j, NULL);
+            kc_obj_unref(in->objs[src][i]);
+            in->objs[src][i] = NULL;
+        }
+    }
 }
 
 static uint32_t next_serial(dns_feed *f)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/arena.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
 
@@ -38,6 +39,7 @@ struct dns_objects {
     const char **nss;
     size_t nnss, capnss;
     dns_model_service *out; /* the model's Services (finish) */
+    kn_arena strings;       /* copies of every string the model points to */
     size_t skipped;
     bool finished;
     dns_model model;
@@ -52,6 +54,41 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
         ncap *= 2;
     *cap = ncap;
     return xreallocarray(p, ncap, elem);
+}
+
+/* The model keeps copies of the strings it takes from an object, so the
+ * caller may free the object (e.g. drop a cached object's tree) at once. */
+static const char *keep(dns_objects *o, const char *s)
+{
+    return kn_arena_strdup(&o->strings, s);
+}
+
+static void keep_ports(dns_objects *o, dns_model_port *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i].name = keep(o, v[i].name);
+}
+
+static void keep_service(dns_objects *o, dns_model_service *s)
+{
+    s->ns = keep(o, s->ns);
+    s->name = keep(o, s->name);
+    s->external_name = keep(o, s->external_name);
+    const char **ips = (const char **)s->cluster_ips;
+    for (size_t i = 0; i < s->ncluster_ips; i++)
+        ips[i] = keep(o, ips[i]);
+    keep_ports(o, (dns_model_port *)s->ports, s->nports);
+}
+
+static void keep_slice(dns_objects *o, pend_slice *p)
+{
+    p->ns = keep(o, p->ns);
+    p->svc = keep(o, p->svc);
+    keep_ports(o, p->ports, p->nports);
+    for (size_t i = 0; i < p->neps; i++) {
+        p->eps[i].ip = keep(o, p->eps[i].ip);
+        p->eps[i].hostname = keep(o, p->eps[i].hostname);
+    }
 }
 
 /* Hands the local error e to the caller's err (first error wins). */
@@ -285,6 +322,7 @@ int dns_objects_add_service(dns_objects *o, const cJSON *svc, kn_error **err)
         o->skipped++;
         return give(err, &e);
     }
+    keep_service(o, &s);
     o->svcs = grow(o->svcs, &o->capsvcs, o->nsvcs + 1, sizeof(*o->svcs));
     o->svcs[o->nsvcs] = (svc_item){s, o->nsvcs};
     o->nsvcs++;
@@ -418,6 +456,7 @@ int dns_objects_add_slice(dns_objects *o, const cJSON *slice, kn_error **err)
         return 0; /* FQDN slices are not for DNS */
     slice_endpoints(slice, eps, family, &p, &o->skipped, &e);
     p.order = o->nslices;
+    keep_slice(o, &p);
     o->slices = grow(o->slices, &o->capslices, o->nslices + 1, sizeof(*o->slices));
     o->slices[o->nslices++] = p;
     if (!e)
@@ -437,7 +476,7 @@ int dns_objects_add_namespace(dns_objects *o, const cJSON *ns, kn_error **err)
         return give(err, &e);
     }
     o->nss = grow(o->nss, &o->capnss, o->nnss + 1, sizeof(*o->nss));
-    o->nss[o->nnss++] = name;
+    o->nss[o->nnss++] = keep(o, name);
     return 0;
 }
 
@@ -557,5 +596,6 @@ void dns_objects_free(dns_objects *o)
     free(o->svcs);
     free(o->slices);
     free(o->nss);
+    kn_arena_free(&o->strings);
     free(o);
 }

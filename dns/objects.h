@@ -13,8 +13,8 @@
  *     dns_zone_build(&cfg, m, &zone, &err);
  *     dns_objects_free(o);
  *
- * The model points into the JSON (strings are not copied), so every object
- * added must outlive the builder. An invalid object is skipped whole; the
+ * The builder copies the strings it keeps (into one arena), so an object
+ * may be freed as soon as it was added. An invalid object is skipped whole; the
  * error names the object and the field:
  *   "service default/web: spec.ports[1].port: must be 1..65535, got 0"
  * An EndpointSlice with an invalid slice-level field (addressType, a port)

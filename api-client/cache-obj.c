@@ -1,0 +1,166 @@
+/* cache-obj.c - the informer's cached objects: compact JSON text, a parsed
+ * tree only while someone outside the store holds a reference.
+ *
+ * A cached object costs its minified JSON and a few small strings; the
+ * cJSON tree (several times larger: one 64-byte node per value) is parsed
+ * on the first kc_obj_json() and dropped again when the last reference
+ * other than the store's goes away. Objects fresh from the API (watch
+ * events, list items) keep the tree they were decoded from until their
+ * handlers have run, so the usual path parses each object once.
+ *
+ * Locking: `tree` and `in_store` are guarded by a striped mutex chosen by
+ * the object's address; `refs` is atomic. The tree is dropped only under
+ * that mutex and only when the count says the store's reference is the
+ * last one, and a reader reaches the tree only under the same mutex while
+ * holding its own reference, so a tree in use is never freed. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-client/kc-internal.h"
+#include "lib/xalloc.h"
+
+#define STRIPES 64
+
+static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_mutex_t *stripe_of(const kc_obj *o)
+{
+    uintptr_t a = (uintptr_t)o;
+    return &stripes[(a >> 6 ^ a >> 12) % STRIPES];
+}
+
+static const char *meta_str(const cJSON *obj, const char *key)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(md, key);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+char *kc_object_key(const cJSON *obj)
+{
+    const char *name = meta_str(obj, "name"), *ns = meta_str(obj, "namespace");
+    if (!name)
+        return NULL;
+    return ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
+}
+
+kc_obj *kc_obj_new(cJSON *json)
+{
+    char *key = kc_object_key(json);
+    if (!key) {
+        cJSON_Delete(json);
+        return NULL;
+    }
+    kc_obj *o = xcalloc(1, sizeof(*o));
+    atomic_init(&o->refs, 1);
+    o->key = key;
+    const char *rv = meta_str(json, "resourceVersion");
+    o->rv = xstrdup(rv ? rv : "");
+    o->text = cJSON_PrintUnformatted(json);
+    if (!o->text)
+        kn_oom();
+    o->len = strlen(o->text);
+    o->tree = json;
+    return o;
+}
+
+const cJSON *kc_obj_json(const kc_obj *co)
+{
+    kc_obj *o = (kc_obj *)co;
+    pthread_mutex_t *mu = stripe_of(o);
+    pthread_mutex_lock(mu);
+    if (!o->tree) {
+        o->tree = cJSON_ParseWithLength(o->text, o->len);
+        if (!o->tree)
+            kn_oom();
+    }
+    const cJSON *t = o->tree;
+    pthread_mutex_unlock(mu);
+    return t;
+}
+
+const char *kc_obj_key(const kc_obj *o)
+{
+    return o->key;
+}
+
+const char *kc_obj_resource_version(const kc_obj *o)
+{
+    return o->rv;
+}
+
+size_t kc_obj_size(const kc_obj *o)
+{
+    return o->len;
+}
+
+kc_obj *kc_obj_ref(kc_obj *o)
+{
+    atomic_fetch_add(&o->refs, 1);
+    return o;
+}
+
+static void obj_free(kc_obj *o, cJSON *tree)
+{
+    cJSON_Delete(tree);
+    for (size_t i = 0; i < o->nixv; i++)
+        kc_index_values_free(o->ixv[i]);
+    free(o->ixv);
+    free(o->text);
+    free(o->key);
+    free(o->rv);
+    free(o);
+}
+
+void kc_obj_unref(kc_obj *o)
+{
+    if (!o)
+        return;
+    pthread_mutex_t *mu = stripe_of(o);
+    pthread_mutex_lock(mu);
+    int left = atomic_fetch_sub(&o->refs, 1) - 1;
+    cJSON *drop = NULL;
+    if (left == 0 || (left == 1 && o->in_store)) {
+        drop = o->tree;
+        o->tree = NULL;
+    }
+    pthread_mutex_unlock(mu);
+    if (left == 0)
+        obj_free(o, drop);
+    else
+        cJSON_Delete(drop);
+}
+
+void kc_obj_drop_tree(kc_obj *o)
+{
+    pthread_mutex_t *mu = stripe_of(o);
+    pthread_mutex_lock(mu);
+    cJSON *t = o->tree;
+    o->tree = NULL;
+    pthread_mutex_unlock(mu);
+    cJSON_Delete(t);
+}
+
+void kc_obj_set_in_store(kc_obj *o, bool in_store)
+{
+    pthread_mutex_t *mu = stripe_of(o);
+    pthread_mutex_lock(mu);
+    o->in_store = in_store;
+    pthread_mutex_unlock(mu);
+}
+
+void kc_objs_free(kc_obj **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        kc_obj_unref(v[i]);
+    free(v);
+}
+
+void kc_index_values_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
