@@ -8,6 +8,7 @@
 
 #include "controlplane/apiserver.h"
 #include "controlplane/apistatus.h"
+#include "controlplane/fieldvalid.h"
 #include "controlplane/httpd.h"
 #include "controlplane/resources.h"
 
@@ -63,6 +64,32 @@ int api_load(kn_apiserver *s, const api_route *rt, cJSON **obj, int64_t *rev, kn
 /* Decodes a request body (JSON, YAML or Kubernetes protobuf) into one
  * object (owned). KN_EINVAL / KN_EMEDIATYPE with a message for the client. */
 int api_decode_body(kn_http_request *req, cJSON **out, kn_error **err);
+/* api_decode_body with kn_yaml_or_json_parse flags (KN_YAML_ALLOW_DUPLICATES). */
+int api_decode_body_opts(kn_http_request *req, unsigned flags, cJSON **out, kn_error **err);
+
+/* Field validation (fieldvalid.c, see fieldvalid.h). */
+/* The request's fieldValidation directive into *fv; on a bad value responds
+ * 422 and returns -1. */
+int api_field_validation(kn_http_request *req, kn_field_validation *fv, kn_http_response *resp);
+/* Decodes a create or update body like api_decode_body, then checks it
+ * against the route's kind (Scale for /scale): duplicate and unknown fields
+ * are appended to problems (a cJSON array) and unknown ones removed. Under
+ * Strict with problems: KN_EINVAL with upstream's "... cannot be handled as
+ * a <Kind>: strict decoding error: ..." and *out NULL. */
+int api_decode_validated(kn_http_request *req, const api_route *rt, kn_field_validation fv,
+                         cJSON **out, cJSON *problems, kn_error **err);
+/* Parses a patch body (JSON); a duplicate key is a problem (an error under
+ * Strict, the last one wins otherwise). */
+int api_parse_patch(kn_http_request *req, kn_field_validation fv, cJSON **out, cJSON *problems,
+                    kn_error **err);
+/* Checks a patched object (upd): unknown fields removed and appended to
+ * problems; under Strict with problems responds 422 with upstream's
+ * `patch: Invalid value: "<value>": strict decoding error: ...` and returns
+ * -1. value: what upstream shows (the patch, or the patched object). */
+int api_check_patched(const api_route *rt, kn_field_validation fv, cJSON *upd, const char *value,
+                      cJSON *problems, kn_http_response *resp);
+/* Adds one Warning header carrying every problem (none: nothing). */
+void api_add_warnings(kn_http_response *resp, const cJSON *problems);
 /* The stored form of obj: JSON text without metadata.resourceVersion (owned). */
 char *api_encode_for_store(const cJSON *obj);
 /* Parses a stored object and sets metadata.resourceVersion from rev. */

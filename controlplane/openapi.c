@@ -47,12 +47,12 @@ static cJSON *operation(const kn_resource *r, const char *action, bool body)
         cJSON_AddItemToArray(params, query_param("fieldValidation"));
         cJSON *content =
             cJSON_AddObjectToObject(cJSON_AddObjectToObject(op, "requestBody"), "content");
-        /* patch types the server applies; strategic merge is applied too, but
-         * kubectl then needs schemas with patch merge keys to build one, so
-         * it is left out and kubectl uses its compiled-in type information */
+        /* the patch types the server applies; with strategic merge listed,
+         * kubectl apply builds its patches from the component schemas */
         if (strcmp(action, "patch") == 0) {
             cJSON_AddObjectToObject(content, "application/json-patch+json");
             cJSON_AddObjectToObject(content, "application/merge-patch+json");
+            cJSON_AddObjectToObject(content, "application/strategic-merge-patch+json");
         } else {
             cJSON_AddObjectToObject(content, "application/json");
         }
@@ -87,17 +87,21 @@ cJSON *kn_openapi_v3_gv(const char *path)
     cJSON_AddStringToObject(info, "title", "Kubernetes");
     cJSON_AddStringToObject(info, "version", "v1.30.0");
     cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
+    cJSON *schemas = cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "components"), "schemas");
     bool any = false;
     for (size_t k = 0; k < kn_resource_count(); k++) {
         const kn_resource *r = kn_resource_at(k);
-        char gv[128];
+        char gv[128], apiv[64];
         gv_path(r, gv, sizeof(gv));
-        if (strcmp(gv, path) == 0) {
-            add_paths(paths, r);
-            any = true;
-        }
+        if (strcmp(gv, path) != 0)
+            continue;
+        add_paths(paths, r);
+        any = true;
+        const kn_schema_type *t =
+            kn_schema_by_kind(kn_resource_api_version(r, apiv, sizeof(apiv)), r->kind);
+        if (t)
+            kn_openapi_add_definitions(schemas, t, true);
     }
-    cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "components"), "schemas");
     if (!any) {
         cJSON_Delete(doc);
         return NULL;

@@ -335,6 +335,11 @@ void api_list(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_htt
 
 int api_decode_body(kn_http_request *req, cJSON **out, kn_error **err)
 {
+    return api_decode_body_opts(req, 0, out, err);
+}
+
+int api_decode_body_opts(kn_http_request *req, unsigned flags, cJSON **out, kn_error **err)
+{
     kn_yaml_docs docs = {0};
     const char *ctype = kn_http_header(req, "Content-Type");
     if (kn_kproto_is_media_type(ctype))
@@ -345,7 +350,7 @@ int api_decode_body(kn_http_request *req, cJSON **out, kn_error **err)
                             "types include: application/json, application/yaml");
     if (req->body.len == 0)
         return kn_error_set(err, KN_EINVAL, "the request body is empty");
-    if (kn_yaml_or_json_parse(req->body.data, req->body.len, KN_API_MAX_BODY, "request body", 0,
+    if (kn_yaml_or_json_parse(req->body.data, req->body.len, KN_API_MAX_BODY, "request body", flags,
                               &docs, err) < 0)
         return -KN_EINVAL;
     if (docs.n != 1 || !cJSON_IsObject(docs.docs[0])) {
@@ -480,13 +485,17 @@ void api_create(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     if (rt->sub[0])
         return kn_admission_subresource_create(s, rt, req, resp);
     kn_error *err = NULL;
-    cJSON *obj = NULL;
+    cJSON *obj = NULL, *problems = cJSON_CreateArray();
     kn_causes causes = {0};
-    if (api_decode_body(req, &obj, &err) < 0 || check_type(rt->res, obj, &err) < 0 ||
-        prepare_identity(rt, obj, &causes, &err) < 0) {
+    kn_field_validation fv;
+    if (api_field_validation(req, &fv, resp) < 0)
+        goto out;
+    if (api_decode_validated(req, rt, fv, &obj, problems, &err) < 0 ||
+        check_type(rt->res, obj, &err) < 0 || prepare_identity(rt, obj, &causes, &err) < 0) {
         api_error(resp, rt, err);
         goto out;
     }
+    api_add_warnings(resp, problems);
     set_type(rt->res, obj);
     stamp_new(rt->res, obj);
     /* a Service's addresses are allocated and stored under one lock, so two
@@ -507,6 +516,7 @@ out:
     kn_error_free(&err);
     kn_causes_free(&causes);
     cJSON_Delete(obj);
+    cJSON_Delete(problems);
 }
 
 /* ---- update and patch ----------------------------------------------------------- */
@@ -675,10 +685,15 @@ static void update_once(kn_apiserver *s, const api_route *rt, const cJSON *body,
 void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
 {
     kn_error *err = NULL;
-    cJSON *body = NULL;
-    if (api_decode_body(req, &body, &err) < 0 || check_type(rt->res, body, &err) < 0) {
+    cJSON *body = NULL, *problems = cJSON_CreateArray();
+    kn_field_validation fv;
+    if (api_field_validation(req, &fv, resp) < 0) {
+        /* responded */
+    } else if (api_decode_validated(req, rt, fv, &body, problems, &err) < 0 ||
+               check_type(rt->res, body, &err) < 0) {
         api_error(resp, rt, err);
     } else {
+        api_add_warnings(resp, problems);
         const char *rv = kn_meta_str(body, "resourceVersion");
         bool retryable = !rv || !*rv; /* with a resourceVersion a conflict is the answer */
         bool raced = true;
@@ -689,6 +704,7 @@ void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     }
     kn_error_free(&err);
     cJSON_Delete(body);
+    cJSON_Delete(problems);
 }
 
 static int apply_patch(const char *ctype, const cJSON *old, const cJSON *patch, cJSON **out,
@@ -718,9 +734,27 @@ static int apply_patch(const char *ctype, const cJSON *old, const cJSON *patch, 
 
 /* One attempt of a PATCH against the current object. A patch that does not
  * set metadata.resourceVersion itself is retried when *raced. */
-static void patch_once(kn_apiserver *s, const api_route *rt, const cJSON *patch, const char *ctype,
-                       bool may_retry, bool *raced, kn_http_response *resp)
+typedef struct patch_req {
+    const cJSON *patch;
+    const char *ctype;
+    kn_field_validation fv;
+    cJSON *problems; /* of the last attempt */
+} patch_req;
+
+/* Field validation of a patched object: upstream shows the patch for a
+ * strategic merge patch, the patched object for the others. */
+static int check_patched(const api_route *rt, patch_req *p, cJSON *upd, kn_http_response *resp)
 {
+    bool smp = p->ctype && strncmp(p->ctype, "application/strategic-merge-patch+json", 38) == 0;
+    cleanup_free char *value = kn_json_print(smp ? p->patch : upd);
+    return api_check_patched(rt, p->fv, upd, value, p->problems, resp);
+}
+
+static void patch_once(kn_apiserver *s, const api_route *rt, patch_req *p, bool may_retry,
+                       bool *raced, kn_http_response *resp)
+{
+    const cJSON *patch = p->patch;
+    const char *ctype = p->ctype;
     kn_error *err = NULL;
     cJSON *old = NULL, *upd = NULL, *view = NULL;
     int64_t old_rev;
@@ -734,6 +768,8 @@ static void patch_once(kn_apiserver *s, const api_route *rt, const cJSON *patch,
         kn_error_set(&err, KN_EINVAL, "the patch did not produce an object");
         goto fail;
     }
+    if (check_patched(rt, p, upd, resp) < 0)
+        goto out;
     const char *was = kn_meta_str(view, "resourceVersion"),
                *now = kn_meta_str(upd, "resourceVersion");
     bool unconditional = !now || (was && strcmp(was, now) == 0);
@@ -760,16 +796,30 @@ out:
 
 void api_patch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
 {
-    cJSON *patch = cJSON_ParseWithLength(req->body.data, req->body.len);
-    if (!patch)
-        return api_status(resp, 400, "BadRequest", "the patch is not valid JSON");
-    const char *ctype = kn_http_header(req, "Content-Type");
+    patch_req p = {.ctype = kn_http_header(req, "Content-Type")};
+    cJSON *patch = NULL, *parse_problems = cJSON_CreateArray();
+    kn_error *err = NULL;
+    if (api_field_validation(req, &p.fv, resp) < 0)
+        goto out;
+    if (api_parse_patch(req, p.fv, &patch, parse_problems, &err) < 0) {
+        api_status(resp, 400, "BadRequest", kn_error_msg(err));
+        goto out;
+    }
+    p.patch = patch;
     bool raced = true;
     for (int i = 0; raced && i < UPDATE_ATTEMPTS; i++) {
         raced = false;
-        patch_once(s, rt, patch, ctype, i + 1 < UPDATE_ATTEMPTS, &raced, resp);
+        cJSON_Delete(p.problems);
+        p.problems = cJSON_Duplicate(parse_problems, 1);
+        patch_once(s, rt, &p, i + 1 < UPDATE_ATTEMPTS, &raced, resp);
     }
+    if (resp->status < 300)
+        api_add_warnings(resp, p.problems);
+out:
+    kn_error_free(&err);
     cJSON_Delete(patch);
+    cJSON_Delete(parse_problems);
+    cJSON_Delete(p.problems);
 }
 
 /* ---- delete ------------------------------------------------------------------- */
