@@ -88,6 +88,9 @@ int api_parse_patch(kn_http_request *req, kn_field_validation fv, cJSON **out, c
  * -1. value: what upstream shows (the patch, or the patched object). */
 int api_check_patched(const api_route *rt, kn_field_validation fv, cJSON *upd, const char *value,
                       cJSON *problems, kn_http_response *resp);
+/* The schema of a route's body: Scale for /scale, else the resource's kind
+ * (NULL if the table lacks it). */
+const kn_schema_type *api_body_schema(const api_route *rt);
 /* Adds one Warning header carrying every problem (none: nothing). */
 void api_add_warnings(kn_http_response *resp, const cJSON *problems);
 /* The stored form of obj: JSON text without metadata.resourceVersion (owned). */

@@ -166,7 +166,7 @@ static bool is_duplicate(const kn_error *err)
 }
 
 /* The schema of a route's body: Scale for /scale, else the resource's kind. */
-static const kn_schema_type *body_schema(const api_route *rt)
+const kn_schema_type *api_body_schema(const api_route *rt)
 {
     if (strcmp(rt->sub, "scale") == 0)
         return kn_schema_by_kind("autoscaling/v1", "Scale");
@@ -185,13 +185,13 @@ int api_decode_validated(kn_http_request *req, const api_route *rt, kn_field_val
         if (api_decode_body_opts(req, KN_YAML_ALLOW_DUPLICATES, out, err) < 0)
             return -KN_EINVAL;
     }
-    kn_field_prune_unknown(body_schema(rt), *out, problems);
+    kn_field_prune_unknown(api_body_schema(rt), *out, problems);
     if (fv != KN_FV_STRICT || !cJSON_GetArraySize(problems))
         return 0;
     cJSON_Delete(*out);
     *out = NULL;
     char *msg = kn_field_strict_message(problems);
-    const kn_schema_type *t = body_schema(rt);
+    const kn_schema_type *t = api_body_schema(rt);
     const char *slash = t ? strchr(t->api_version, '/') : NULL;
     kn_error_set(err, KN_EINVAL, "%s in version \"%s\" cannot be handled as a %s: %s",
                  t ? t->kind : rt->res->kind,
@@ -225,7 +225,7 @@ int api_parse_patch(kn_http_request *req, kn_field_validation fv, cJSON **out, c
 int api_check_patched(const api_route *rt, kn_field_validation fv, cJSON *upd, const char *value,
                       cJSON *problems, kn_http_response *resp)
 {
-    kn_field_prune_unknown(body_schema(rt), upd, problems);
+    kn_field_prune_unknown(api_body_schema(rt), upd, problems);
     if (fv != KN_FV_STRICT || !cJSON_GetArraySize(problems))
         return 0;
     /* upstream: errors.NewInvalid(schema.GroupKind{}, "", {patch: Invalid value}) */

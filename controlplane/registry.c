@@ -707,8 +707,8 @@ void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     cJSON_Delete(problems);
 }
 
-static int apply_patch(const char *ctype, const cJSON *old, const cJSON *patch, cJSON **out,
-                       kn_error **err)
+static int apply_patch(const char *ctype, const kn_schema_type *t, const cJSON *old,
+                       const cJSON *patch, cJSON **out, kn_error **err)
 {
     if (!ctype)
         ctype = "";
@@ -719,7 +719,7 @@ static int apply_patch(const char *ctype, const cJSON *old, const cJSON *patch, 
         return 0;
     }
     if (strncmp(ctype, "application/strategic-merge-patch+json", 38) == 0)
-        return kn_strategic_merge_patch(old, patch, out, err);
+        return kn_strategic_merge_patch(t, old, patch, out, err);
     if (strncmp(ctype, "application/apply-patch+yaml", 28) == 0)
         return kn_error_set(err, KN_ENOTSUP,
                             "server-side apply is not supported yet; use "
@@ -762,7 +762,7 @@ static void patch_once(kn_apiserver *s, const api_route *rt, patch_req *p, bool 
     if (api_load(s, rt, &old, &old_rev, &err) < 0)
         goto fail;
     view = scale ? kn_admission_scale_view(rt->res, old) : cJSON_Duplicate(old, 1);
-    if (apply_patch(ctype, view, patch, &upd, &err) < 0)
+    if (apply_patch(ctype, api_body_schema(rt), view, patch, &upd, &err) < 0)
         goto fail;
     if (!cJSON_IsObject(upd)) {
         kn_error_set(&err, KN_EINVAL, "the patch did not produce an object");

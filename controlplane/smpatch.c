@@ -3,62 +3,30 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "lib/strbuf.h"
-
-typedef struct merge_key {
-    const char *field;
-    const char *key;
-} merge_key;
-
-/* x-kubernetes-patch-merge-key of the built-in types, by field name. "ports"
- * is decided by its elements: container ports by containerPort, Service
- * ports by port. */
-static const merge_key merge_keys[] = {
-    {"containers", "name"},
-    {"initContainers", "name"},
-    {"ephemeralContainers", "name"},
-    {"env", "name"},
-    {"volumes", "name"},
-    {"volumeMounts", "mountPath"},
-    {"volumeDevices", "devicePath"},
-    {"imagePullSecrets", "name"},
-    {"hostAliases", "ip"},
-    {"conditions", "type"},
-    {"ownerReferences", "uid"},
-    {"topologySpreadConstraints", "topologyKey"},
-    {"resourceClaims", "name"},
-    {"addresses", "type"},
-    {"schedulingGates", "name"},
-};
-
-/* primitive lists with patchStrategy "merge" */
-static const char *const set_lists[] = {"finalizers", NULL};
-
-static const char *key_for(const char *field, const cJSON *orig, const cJSON *patch)
+/* A list field merged element by element: patch strategy "merge" with a
+ * merge key. */
+static const char *merge_key_of(const kn_schema_field *f)
 {
-    if (strcmp(field, "ports") == 0) {
-        const cJSON *probe = cJSON_GetArrayItem(patch, 0);
-        if (!probe)
-            probe = cJSON_GetArrayItem(orig, 0);
-        return cJSON_GetObjectItemCaseSensitive(probe, "containerPort") ? "containerPort" : "port";
-    }
-    for (size_t i = 0; i < sizeof(merge_keys) / sizeof(merge_keys[0]); i++) {
-        if (strcmp(merge_keys[i].field, field) == 0)
-            return merge_keys[i].key;
-    }
-    return NULL;
+    if (!f || !(f->flags & KN_SF_REPEATED) || !f->patch_strategy ||
+        !strstr(f->patch_strategy, "merge"))
+        return NULL;
+    return f->merge_key;
 }
 
-static bool is_set_list(const char *field)
+/* A primitive list with patch strategy "merge" (finalizers): a union. */
+static bool is_set_list(const kn_schema_field *f)
 {
-    for (size_t i = 0; set_lists[i]; i++) {
-        if (strcmp(set_lists[i], field) == 0)
-            return true;
-    }
-    return false;
+    return f && (f->flags & KN_SF_REPEATED) && f->kind != KN_SK_MESSAGE && f->patch_strategy &&
+           strstr(f->patch_strategy, "merge") && !f->merge_key;
 }
 
-static int merge_object(cJSON *dst, const cJSON *patch, kn_error **err);
+/* The type of a message field's values (NULL: unknown or not a message). */
+static const kn_schema_type *type_of(const kn_schema_field *f)
+{
+    return f && f->kind == KN_SK_MESSAGE ? f->type : NULL;
+}
+
+static int merge_object(cJSON *dst, const cJSON *patch, const kn_schema_type *t, kn_error **err);
 
 static bool same_key(const cJSON *a, const cJSON *b, const char *key)
 {
@@ -91,14 +59,20 @@ static cJSON *strip(const cJSON *v)
     return c;
 }
 
-static int merge_keyed_list(cJSON *dst, const cJSON *patch, const char *key, kn_error **err)
+static int merge_keyed_list(cJSON *dst, const cJSON *patch, const kn_schema_field *f,
+                            kn_error **err)
 {
+    const char *key = f->merge_key;
     const cJSON *pe;
     cJSON_ArrayForEach(pe, patch)
     {
         const char *dir = patch_directive(pe);
         if (dir && strcmp(dir, "replace") == 0)
             continue; /* handled by the caller */
+        if (cJSON_IsObject(pe) && !cJSON_GetObjectItemCaseSensitive(pe, key))
+            return kn_error_set(err, KN_EINVAL,
+                                "%s: an element does not contain declared merge key: %s", f->json,
+                                key);
         cJSON *match = NULL, *de;
         cJSON_ArrayForEach(de, dst)
         {
@@ -115,7 +89,7 @@ static int merge_keyed_list(cJSON *dst, const cJSON *patch, const char *key, kn_
         if (dir && strcmp(dir, "merge") != 0)
             return kn_error_set(err, KN_EINVAL, "unknown patch type: %s in list element", dir);
         if (match && cJSON_IsObject(match) && cJSON_IsObject(pe)) {
-            if (merge_object(match, pe, err) < 0)
+            if (merge_object(match, pe, f->type, err) < 0)
                 return -KN_EINVAL;
         } else {
             cJSON_AddItemToArray(dst, strip(pe));
@@ -165,8 +139,10 @@ static cJSON *replacement_list(const cJSON *patch)
     return out;
 }
 
-static int merge_field(cJSON *dst, const char *field, const cJSON *pv, kn_error **err)
+static int merge_field(cJSON *dst, const char *field, const cJSON *pv, const kn_schema_type *t,
+                       kn_error **err)
 {
+    const kn_schema_field *f = t ? kn_schema_field_by_json(t, field) : NULL;
     cJSON *dv = cJSON_GetObjectItemCaseSensitive(dst, field);
     if (cJSON_IsNull(pv)) {
         cJSON_DeleteItemFromObjectCaseSensitive(dst, field);
@@ -182,13 +158,12 @@ static int merge_field(cJSON *dst, const char *field, const cJSON *pv, kn_error 
             cJSON_DeleteItemFromObjectCaseSensitive(dst, field);
             return 0;
         }
-        return merge_object(dv, pv, err);
+        return merge_object(dv, pv, type_of(f), err);
     }
     if (cJSON_IsArray(pv) && cJSON_IsArray(dv) && !list_has_replace(pv)) {
-        const char *key = key_for(field, dv, pv);
-        if (key)
-            return merge_keyed_list(dv, pv, key, err);
-        if (is_set_list(field)) {
+        if (merge_key_of(f))
+            return merge_keyed_list(dv, pv, f, err);
+        if (is_set_list(f)) {
             union_list(dv, pv);
             return 0;
         }
@@ -235,7 +210,7 @@ static void retain_keys(cJSON *dst, const cJSON *keys)
     }
 }
 
-static int merge_object(cJSON *dst, const cJSON *patch, kn_error **err)
+static int merge_object(cJSON *dst, const cJSON *patch, const kn_schema_type *t, kn_error **err)
 {
     const char *dir = patch_directive(patch);
     if (dir && strcmp(dir, "merge") != 0 && strcmp(dir, "replace") != 0 &&
@@ -254,13 +229,14 @@ static int merge_object(cJSON *dst, const cJSON *patch, kn_error **err)
         }
         if (f[0] == '$') /* $patch, $retainKeys, $setElementOrder/...: ordering only */
             continue;
-        if (merge_field(dst, f, pv, err) < 0)
+        if (merge_field(dst, f, pv, t, err) < 0)
             return -KN_EINVAL;
     }
     return 0;
 }
 
-int kn_strategic_merge_patch(const cJSON *original, const cJSON *patch, cJSON **out, kn_error **err)
+int kn_strategic_merge_patch(const kn_schema_type *t, const cJSON *original, const cJSON *patch,
+                             cJSON **out, kn_error **err)
 {
     if (!cJSON_IsObject(patch))
         return kn_error_set(err, KN_EINVAL, "a strategic merge patch must be a JSON object");
@@ -270,7 +246,7 @@ int kn_strategic_merge_patch(const cJSON *original, const cJSON *patch, cJSON **
         return 0;
     }
     cJSON *doc = cJSON_Duplicate(original, 1);
-    if (merge_object(doc, patch, err) < 0) {
+    if (merge_object(doc, patch, t, err) < 0) {
         cJSON_Delete(doc);
         return -KN_EINVAL;
     }
