@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "controlplane/objmeta.h"
+#include "controlplane/table-internal.h"
 #include "lib/json.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
@@ -18,6 +19,35 @@ bool kn_table_wanted(const char *accept)
     return accept && strstr(accept, "as=Table") != NULL;
 }
 
+void kn_human_duration(int64_t d, char *buf, size_t size)
+{
+    if (d < -1) {
+        snprintf(buf, size, "<invalid>");
+        return;
+    }
+    long long m = d / 60, h = d / 3600, days = d / 86400;
+    if (d < 0)
+        snprintf(buf, size, "0s");
+    else if (d < 120)
+        snprintf(buf, size, "%llds", (long long)d);
+    else if (m < 10 && d % 60)
+        snprintf(buf, size, "%lldm%llds", m, (long long)(d % 60));
+    else if (m < 3 * 60)
+        snprintf(buf, size, "%lldm", m);
+    else if (h < 8 && m % 60)
+        snprintf(buf, size, "%lldh%lldm", h, m % 60);
+    else if (h < 48)
+        snprintf(buf, size, "%lldh", h);
+    else if (h < 24 * 8 && h % 24)
+        snprintf(buf, size, "%lldd%lldh", days, h % 24);
+    else if (h < 24 * 365 * 2)
+        snprintf(buf, size, "%lldd", days);
+    else if (h < 24 * 365 * 8 && days % 365)
+        snprintf(buf, size, "%lldy%lldd", days / 365, days % 365);
+    else
+        snprintf(buf, size, "%lldy", days / 365);
+}
+
 void kn_human_age(const char *ts, char *buf, size_t size)
 {
     int64_t t = ts ? kn_rfc3339_parse(ts) : -1;
@@ -25,37 +55,13 @@ void kn_human_age(const char *ts, char *buf, size_t size)
         snprintf(buf, size, "<unknown>");
         return;
     }
-    long long d = (long long)time(NULL) - t / 1000000000;
-    if (d < 0)
-        d = 0;
-    if (d < 120)
-        snprintf(buf, size, "%llds", d);
-    else if (d < 600)
-        snprintf(buf, size, "%lldm%llds", d / 60, d % 60 ? d % 60 : 0);
-    else if (d < 3 * 3600)
-        snprintf(buf, size, "%lldm", d / 60);
-    else if (d < 8 * 3600)
-        snprintf(buf, size, "%lldh%lldm", d / 3600, (d % 3600) / 60);
-    else if (d < 48 * 3600)
-        snprintf(buf, size, "%lldh", d / 3600);
-    else if (d < 8 * 86400)
-        snprintf(buf, size, "%lldd%lldh", d / 86400, (d % 86400) / 3600);
-    else
-        snprintf(buf, size, "%lldd", d / 86400);
-    /* upstream drops a zero second part: "5m" rather than "5m0s" */
-    char *z = strstr(buf, "m0s");
-    if (z)
-        z[1] = '\0';
+    kn_human_duration((int64_t)time(NULL) - t / 1000000000, buf, size);
 }
 
-typedef struct column {
-    const char *name, *type, *desc;
-    int priority;
-} column;
+typedef tbl_column column;
+typedef tbl_printer printer;
 
-typedef void (*row_fn)(const cJSON *obj, cJSON *cells);
-
-static const char *str_at(const cJSON *o, const char *path)
+const char *tbl_str_at(const cJSON *o, const char *path)
 {
     const char *v = NULL;
     if (kn_json_get_string_opt(o, path, NULL, &v, NULL) < 0)
@@ -63,19 +69,24 @@ static const char *str_at(const cJSON *o, const char *path)
     return v;
 }
 
-static void cell_str(cJSON *cells, const char *s)
+void tbl_cell_str(cJSON *cells, const char *s)
 {
     cJSON_AddItemToArray(cells, cJSON_CreateString(s && *s ? s : "<none>"));
 }
 
-static void cell_age(cJSON *cells, const cJSON *obj)
+void tbl_cell_raw(cJSON *cells, const char *s)
+{
+    cJSON_AddItemToArray(cells, cJSON_CreateString(s ? s : ""));
+}
+
+void tbl_cell_age(cJSON *cells, const cJSON *obj)
 {
     char age[32];
     kn_human_age(kn_meta_str(obj, "creationTimestamp"), age, sizeof(age));
     cJSON_AddItemToArray(cells, cJSON_CreateString(age));
 }
 
-static void cell_int(cJSON *cells, const cJSON *o, const char *path)
+void tbl_cell_int(cJSON *cells, const cJSON *o, const char *path)
 {
     int64_t v = 0;
     kn_json_get_int64_opt(o, path, 0, &v, NULL);
@@ -104,14 +115,14 @@ static const char *pod_status(const cJSON *pod)
 {
     if (kn_meta_str(pod, "deletionTimestamp"))
         return "Terminating";
-    const char *reason = str_at(pod, "status.reason");
+    const char *reason = tbl_str_at(pod, "status.reason");
     const cJSON *cs = NULL;
     kn_json_get_array_opt(pod, "status.containerStatuses", &cs, NULL);
     const cJSON *c;
     cJSON_ArrayForEach(c, cs)
     {
-        const char *w = str_at(c, "state.waiting.reason");
-        const char *t = str_at(c, "state.terminated.reason");
+        const char *w = tbl_str_at(c, "state.waiting.reason");
+        const char *t = tbl_str_at(c, "state.terminated.reason");
         if (w && *w)
             return w;
         if (t && *t)
@@ -119,7 +130,7 @@ static const char *pod_status(const cJSON *pod)
     }
     if (reason && *reason)
         return reason;
-    const char *phase = str_at(pod, "status.phase");
+    const char *phase = tbl_str_at(pod, "status.phase");
     return phase ? phase : "Pending";
 }
 
@@ -146,11 +157,11 @@ static void pod_row(const cJSON *pod, cJSON *cells)
     cJSON_AddItemToArray(cells, cJSON_CreateString(pod_status(pod)));
     snprintf(buf, sizeof(buf), "%lld", restarts);
     cJSON_AddItemToArray(cells, cJSON_CreateString(buf));
-    cell_age(cells, pod);
-    cell_str(cells, str_at(pod, "status.podIP"));
-    cell_str(cells, str_at(pod, "spec.nodeName"));
-    cell_str(cells, str_at(pod, "status.nominatedNodeName"));
-    cell_str(cells, NULL);
+    tbl_cell_age(cells, pod);
+    tbl_cell_str(cells, tbl_str_at(pod, "status.podIP"));
+    tbl_cell_str(cells, tbl_str_at(pod, "spec.nodeName"));
+    tbl_cell_str(cells, tbl_str_at(pod, "status.nominatedNodeName"));
+    tbl_cell_str(cells, NULL);
 }
 
 /* ---- services --------------------------------------------------------------------- */
@@ -166,7 +177,7 @@ static const column svc_cols[] = {
     {NULL, NULL, NULL, 0},
 };
 
-static char *join_map(const cJSON *map)
+char *tbl_join_map(const cJSON *map)
 {
     kn_buf b;
     kn_buf_init(&b);
@@ -182,14 +193,14 @@ static char *join_map(const cJSON *map)
 static void svc_row(const cJSON *svc, cJSON *cells)
 {
     cJSON_AddItemToArray(cells, cJSON_CreateString(kn_meta_str(svc, "name")));
-    cell_str(cells, str_at(svc, "spec.type"));
-    cell_str(cells, str_at(svc, "spec.clusterIP"));
+    tbl_cell_str(cells, tbl_str_at(svc, "spec.type"));
+    tbl_cell_str(cells, tbl_str_at(svc, "spec.clusterIP"));
     const cJSON *eips = NULL;
     kn_json_get_array_opt(svc, "spec.externalIPs", &eips, NULL);
-    const char *type = str_at(svc, "spec.type");
-    cell_str(cells, cJSON_GetArraySize(eips) ? cJSON_GetArrayItem(eips, 0)->valuestring
-                    : type && strcmp(type, "LoadBalancer") == 0 ? "<pending>"
-                                                                : NULL);
+    const char *type = tbl_str_at(svc, "spec.type");
+    tbl_cell_str(cells, cJSON_GetArraySize(eips) ? cJSON_GetArrayItem(eips, 0)->valuestring
+                        : type && strcmp(type, "LoadBalancer") == 0 ? "<pending>"
+                                                                    : NULL);
     kn_buf ports;
     kn_buf_init(&ports);
     const cJSON *ps = NULL, *p;
@@ -197,7 +208,7 @@ static void svc_row(const cJSON *svc, cJSON *cells)
     cJSON_ArrayForEach(p, ps)
     {
         int64_t port = 0, np = 0;
-        const char *proto = str_at(p, "protocol");
+        const char *proto = tbl_str_at(p, "protocol");
         kn_json_get_int64_opt(p, "port", 0, &port, NULL);
         kn_json_get_int64_opt(p, "nodePort", 0, &np, NULL);
         kn_buf_appendf(&ports, "%s%lld", ports.len ? "," : "", (long long)port);
@@ -205,13 +216,13 @@ static void svc_row(const cJSON *svc, cJSON *cells)
             kn_buf_appendf(&ports, ":%lld", (long long)np);
         kn_buf_appendf(&ports, "/%s", proto ? proto : "TCP");
     }
-    cell_str(cells, ports.data);
+    tbl_cell_str(cells, ports.data);
     kn_buf_free(&ports);
-    cell_age(cells, svc);
+    tbl_cell_age(cells, svc);
     const cJSON *sel = NULL;
     kn_json_get_object_opt(svc, "spec.selector", &sel, NULL);
-    char *s = join_map(sel);
-    cell_str(cells, s);
+    char *s = tbl_join_map(sel);
+    tbl_cell_str(cells, s);
     free(s);
 }
 
@@ -229,6 +240,9 @@ static const column deploy_cols[] = {
      "deployment.",
      0},
     {"Age", "string", "CreationTimestamp", 0},
+    {"Containers", "string", "Names of each container in the template.", 1},
+    {"Images", "string", "Images referenced by each container in the template.", 1},
+    {"Selector", "string", "Label selector for pods.", 1},
     {NULL, NULL, NULL, 0},
 };
 
@@ -241,9 +255,10 @@ static void deploy_row(const cJSON *d, cJSON *cells)
     cJSON_AddItemToArray(cells, cJSON_CreateString(kn_meta_str(d, "name")));
     snprintf(buf, sizeof(buf), "%lld/%lld", (long long)ready, (long long)want);
     cJSON_AddItemToArray(cells, cJSON_CreateString(buf));
-    cell_int(cells, d, "status.updatedReplicas");
-    cell_int(cells, d, "status.availableReplicas");
-    cell_age(cells, d);
+    tbl_cell_int(cells, d, "status.updatedReplicas");
+    tbl_cell_int(cells, d, "status.availableReplicas");
+    tbl_cell_age(cells, d);
+    tbl_cells_containers_images_selector(cells, d, "spec.selector");
 }
 
 static const column rs_cols[] = {
@@ -252,16 +267,20 @@ static const column rs_cols[] = {
     {"Current", "integer", "Number of actually running pods.", 0},
     {"Ready", "integer", "Number of ready pods.", 0},
     {"Age", "string", "CreationTimestamp", 0},
+    {"Containers", "string", "Names of each container in the template.", 1},
+    {"Images", "string", "Images referenced by each container in the template.", 1},
+    {"Selector", "string", "Label selector for pods.", 1},
     {NULL, NULL, NULL, 0},
 };
 
 static void rs_row(const cJSON *r, cJSON *cells)
 {
     cJSON_AddItemToArray(cells, cJSON_CreateString(kn_meta_str(r, "name")));
-    cell_int(cells, r, "spec.replicas");
-    cell_int(cells, r, "status.replicas");
-    cell_int(cells, r, "status.readyReplicas");
-    cell_age(cells, r);
+    tbl_cell_int(cells, r, "spec.replicas");
+    tbl_cell_int(cells, r, "status.replicas");
+    tbl_cell_int(cells, r, "status.readyReplicas");
+    tbl_cell_age(cells, r);
+    tbl_cells_containers_images_selector(cells, r, "spec.selector");
 }
 
 /* ---- nodes and namespaces ------------------------------------------------------------------ */
@@ -273,8 +292,26 @@ static const column node_cols[] = {
     {"Age", "string", "CreationTimestamp", 0},
     {"Version", "string", "Kubelet Version reported by the node.", 0},
     {"Internal-IP", "string", "List of internal IPs.", 1},
+    {"External-IP", "string", "List of external IPs.", 1},
+    {"OS-Image", "string", "OS image reported by the node.", 1},
+    {"Kernel-Version", "string", "Kernel version reported by the node.", 1},
+    {"Container-Runtime", "string", "Container runtime reported by the node.", 1},
     {NULL, NULL, NULL, 0},
 };
+
+/* The first address of a type, or NULL. */
+static const char *node_address(const cJSON *n, const char *type)
+{
+    const cJSON *addrs = NULL, *a;
+    kn_json_get_array_opt(n, "status.addresses", &addrs, NULL);
+    cJSON_ArrayForEach(a, addrs)
+    {
+        const char *t = tbl_str_at(a, "type");
+        if (t && strcmp(t, type) == 0)
+            return tbl_str_at(a, "address");
+    }
+    return NULL;
+}
 
 static void node_row(const cJSON *n, cJSON *cells)
 {
@@ -283,7 +320,7 @@ static void node_row(const cJSON *n, cJSON *cells)
     kn_json_get_array_opt(n, "status.conditions", &conds, NULL);
     cJSON_ArrayForEach(c, conds)
     {
-        const char *t = str_at(c, "type"), *st = str_at(c, "status");
+        const char *t = tbl_str_at(c, "type"), *st = tbl_str_at(c, "status");
         if (t && st && strcmp(t, "Ready") == 0)
             ready = strcmp(st, "True") == 0 ? "Ready" : "NotReady";
     }
@@ -302,20 +339,19 @@ static void node_row(const cJSON *n, cJSON *cells)
         if (strncmp(l->string, "node-role.kubernetes.io/", 24) == 0)
             kn_buf_appendf(&roles, "%s%s", roles.len ? "," : "", l->string + 24);
     }
-    cell_str(cells, roles.data);
+    tbl_cell_str(cells, roles.data);
     kn_buf_free(&roles);
-    cell_age(cells, n);
-    cell_str(cells, str_at(n, "status.nodeInfo.kubeletVersion"));
-    const cJSON *addrs = NULL, *a;
-    const char *ip = NULL;
-    kn_json_get_array_opt(n, "status.addresses", &addrs, NULL);
-    cJSON_ArrayForEach(a, addrs)
-    {
-        const char *t = str_at(a, "type");
-        if (!ip && t && strcmp(t, "InternalIP") == 0)
-            ip = str_at(a, "address");
+    tbl_cell_age(cells, n);
+    tbl_cell_str(cells, tbl_str_at(n, "status.nodeInfo.kubeletVersion"));
+    tbl_cell_str(cells, node_address(n, "InternalIP"));
+    tbl_cell_str(cells, node_address(n, "ExternalIP"));
+    static const char *const info[] = {"osImage", "kernelVersion", "containerRuntimeVersion"};
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *ni = NULL;
+        kn_json_get_object_opt(n, "status.nodeInfo", &ni, NULL);
+        const char *v = tbl_str_at(ni, info[i]);
+        tbl_cell_raw(cells, v && *v ? v : "<unknown>");
     }
-    cell_str(cells, ip);
 }
 
 static const column ns_cols[] = {
@@ -328,8 +364,8 @@ static const column ns_cols[] = {
 static void ns_row(const cJSON *n, cJSON *cells)
 {
     cJSON_AddItemToArray(cells, cJSON_CreateString(kn_meta_str(n, "name")));
-    cell_str(cells, str_at(n, "status.phase"));
-    cell_age(cells, n);
+    tbl_cell_str(cells, tbl_str_at(n, "status.phase"));
+    tbl_cell_age(cells, n);
 }
 
 static const column data_cols[] = {
@@ -346,7 +382,25 @@ static void data_row(const cJSON *o, cJSON *cells)
     kn_json_get_object_opt(o, "binaryData", &b, NULL);
     cJSON_AddItemToArray(cells, cJSON_CreateString(kn_meta_str(o, "name")));
     cJSON_AddItemToArray(cells, cJSON_CreateNumber(cJSON_GetArraySize(d) + cJSON_GetArraySize(b)));
-    cell_age(cells, o);
+    tbl_cell_age(cells, o);
+}
+
+static const column secret_cols[] = {
+    {"Name", "string", "Name must be unique within a namespace.", 0},
+    {"Type", "string", "The type of the secret", 0},
+    {"Data", "string", "The number of entries in the secret", 0},
+    {"Age", "string", "CreationTimestamp", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static void secret_row(const cJSON *o, cJSON *cells)
+{
+    const cJSON *d = NULL;
+    kn_json_get_object_opt(o, "data", &d, NULL);
+    cJSON_AddItemToArray(cells, cJSON_CreateString(kn_meta_str(o, "name")));
+    tbl_cell_raw(cells, tbl_str_at(o, "type"));
+    cJSON_AddItemToArray(cells, cJSON_CreateNumber(cJSON_GetArraySize(d)));
+    tbl_cell_age(cells, o);
 }
 
 static const column default_cols[] = {
@@ -362,12 +416,6 @@ static void default_row(const cJSON *o, cJSON *cells)
     cJSON_AddItemToArray(cells, cJSON_CreateString(ts ? ts : ""));
 }
 
-typedef struct printer {
-    const char *resource;
-    const column *cols;
-    row_fn row;
-} printer;
-
 static const printer printers[] = {
     {"pods", pod_cols, pod_row},
     {"services", svc_cols, svc_row},
@@ -376,12 +424,15 @@ static const printer printers[] = {
     {"nodes", node_cols, node_row},
     {"namespaces", ns_cols, ns_row},
     {"configmaps", data_cols, data_row},
-    {"secrets", data_cols, data_row},
+    {"secrets", secret_cols, secret_row},
 };
 
 static const printer *printer_for(const kn_resource *r)
 {
     static const printer def = {NULL, default_cols, default_row};
+    const printer *more = tbl_kinds_printer(r->name);
+    if (more)
+        return more;
     for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++) {
         if (strcmp(printers[i].resource, r->name) == 0)
             return &printers[i];
@@ -451,4 +502,63 @@ cJSON *kn_table_from_object(const kn_resource *r, const cJSON *obj)
     cJSON *t = new_table(p, kn_meta_str(obj, "resourceVersion"));
     add_row(t, p, obj);
     return t;
+}
+
+/* "k=v,k2=v2,key in (a,b)" of a LabelSelector (matchLabels, then
+ * expressions), "" for none (owned). */
+static char *selector_string(const cJSON *sel)
+{
+    char *labels = tbl_join_map(cJSON_GetObjectItemCaseSensitive(sel, "matchLabels"));
+    kn_buf b;
+    kn_buf_init(&b);
+    kn_buf_append_str(&b, labels);
+    free(labels);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(sel, "matchExpressions"))
+    {
+        const char *key = tbl_str_at(e, "key"), *op = tbl_str_at(e, "operator");
+        if (!key || !op)
+            continue;
+        kn_buf_append_str(&b, b.len ? "," : "");
+        if (strcmp(op, "Exists") == 0 || strcmp(op, "DoesNotExist") == 0) {
+            kn_buf_appendf(&b, "%s%s", *op == 'D' ? "!" : "", key);
+            continue;
+        }
+        kn_buf_appendf(&b, "%s %s (", key, strcmp(op, "In") == 0 ? "in" : "notin");
+        const cJSON *v;
+        size_t len = b.len;
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e, "values"))
+        {
+            kn_buf_appendf(&b, "%s%s", b.len > len ? "," : "",
+                           cJSON_IsString(v) ? v->valuestring : "");
+        }
+        kn_buf_append_char(&b, ')');
+    }
+    return kn_buf_steal(&b);
+}
+
+void tbl_cells_containers_images_selector(cJSON *cells, const cJSON *obj, const char *sel_path)
+{
+    const cJSON *cs = NULL, *c;
+    kn_json_get_array_opt(obj, "spec.template.spec.containers", &cs, NULL);
+    kn_buf names, images;
+    kn_buf_init(&names);
+    kn_buf_init(&images);
+    cJSON_ArrayForEach(c, cs)
+    {
+        const char *n = tbl_str_at(c, "name"), *i = tbl_str_at(c, "image");
+        kn_buf_appendf(&names, "%s%s", names.len ? "," : "", n ? n : "");
+        kn_buf_appendf(&images, "%s%s", images.len ? "," : "", i ? i : "");
+    }
+    tbl_cell_raw(cells, names.data ? names.data : "");
+    tbl_cell_raw(cells, images.data ? images.data : "");
+    kn_buf_free(&names);
+    kn_buf_free(&images);
+    if (!sel_path)
+        return;
+    const cJSON *sel = NULL;
+    kn_json_get_object_opt(obj, sel_path, &sel, NULL);
+    char *s = selector_string(sel);
+    tbl_cell_str(cells, s);
+    free(s);
 }

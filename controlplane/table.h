@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "controlplane/resources.h"
 
@@ -18,7 +20,11 @@ cJSON *kn_table_from_list(const kn_resource *r, const cJSON *list);
 /* A Table of one object (owned). */
 cJSON *kn_table_from_object(const kn_resource *r, const cJSON *obj);
 
-/* "5s", "3m", "2d4h" like upstream's duration.HumanDuration of now - ts. */
+/* "5s", "3m", "2d4h", "3y" as upstream's duration.HumanDuration of a
+ * number of seconds ("<invalid>" below -1). */
+void kn_human_duration(int64_t seconds, char *buf, size_t size);
+
+/* kn_human_duration of now - ts; "<unknown>" for NULL or an unparsable ts. */
 void kn_human_age(const char *rfc3339, char *buf, size_t size);
 
 #endif
