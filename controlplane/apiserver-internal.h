@@ -91,8 +91,8 @@ int api_check_patched(const api_route *rt, kn_field_validation fv, cJSON *upd, c
 /* The schema of a route's body: Scale for /scale, else the resource's kind
  * (NULL if the table lacks it). */
 const kn_schema_type *api_body_schema(const api_route *rt);
-/* Adds one Warning header carrying every problem (none: nothing). */
-void api_add_warnings(kn_http_response *resp, const cJSON *problems);
+/* Under Warn, adds one Warning header carrying every problem. */
+void api_add_warnings(kn_http_response *resp, kn_field_validation fv, const cJSON *problems);
 /* The stored form of obj: JSON text without metadata.resourceVersion (owned). */
 char *api_encode_for_store(const cJSON *obj);
 /* Parses a stored object and sets metadata.resourceVersion from rev. */

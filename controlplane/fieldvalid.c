@@ -144,9 +144,9 @@ int api_field_validation(kn_http_request *req, kn_field_validation *fv, kn_http_
     return -1;
 }
 
-void api_add_warnings(kn_http_response *resp, const cJSON *problems)
+void api_add_warnings(kn_http_response *resp, kn_field_validation fv, const cJSON *problems)
 {
-    if (!cJSON_GetArraySize(problems))
+    if (fv != KN_FV_WARN || !cJSON_GetArraySize(problems))
         return;
     char *h = kn_field_warning_header(problems);
     kn_http_add_header(resp, "Warning", h);

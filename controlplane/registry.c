@@ -495,7 +495,7 @@ void api_create(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
         api_error(resp, rt, err);
         goto out;
     }
-    api_add_warnings(resp, problems);
+    api_add_warnings(resp, fv, problems);
     set_type(rt->res, obj);
     stamp_new(rt->res, obj);
     /* a Service's addresses are allocated and stored under one lock, so two
@@ -693,7 +693,7 @@ void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
                check_type(rt->res, body, &err) < 0) {
         api_error(resp, rt, err);
     } else {
-        api_add_warnings(resp, problems);
+        api_add_warnings(resp, fv, problems);
         const char *rv = kn_meta_str(body, "resourceVersion");
         bool retryable = !rv || !*rv; /* with a resourceVersion a conflict is the answer */
         bool raced = true;
@@ -814,7 +814,7 @@ void api_patch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_ht
         patch_once(s, rt, &p, i + 1 < UPDATE_ATTEMPTS, &raced, resp);
     }
     if (resp->status < 300)
-        api_add_warnings(resp, p.problems);
+        api_add_warnings(resp, p.fv, p.problems);
 out:
     kn_error_free(&err);
     cJSON_Delete(patch);

@@ -528,3 +528,143 @@ KT_TEST_TIMEOUT(apiserver, concurrent_patches_all_apply, 120)
     }
     stop_server(&s);
 }
+
+/* ---- kubectl explain, field validation and printed columns ---------------------------- */
+
+static const char typo_deployment[] =
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\nspec:\n  replicas: 1\n"
+    "  foo: bar\n  selector:\n    matchLabels: {app: typo}\n  template:\n    metadata:\n"
+    "      labels: {app: typo}\n    spec:\n      containers:\n      - name: c\n"
+    "        image: localhost/busybox:1.35\n        imagePullPolice: Always\n";
+
+static void explain_works(const server *s, const char *version)
+{
+    cleanup_free char *strategy = kubectl(s, version, "explain deployment.spec.strategy", NULL);
+    KT_ASSERT_CONTAINS(strategy, "rollingUpdate");
+    KT_ASSERT_CONTAINS(strategy, "<RollingUpdateDeployment>");
+    cleanup_free char *rec = kubectl(s, version, "explain pods.spec.containers --recursive", NULL);
+    KT_ASSERT_CONTAINS(rec, "containerPort\t<integer> -required-");
+    KT_ASSERT_CONTAINS(rec, "imagePullPolicy\t<string>");
+    cleanup_free char *v2 =
+        kubectl(s, version, "explain services.spec.ports --output=plaintext-openapiv2", NULL);
+    KT_ASSERT_CONTAINS(v2, "RESOURCE: ports <[]Object>");
+    KT_ASSERT_CONTAINS(v2, "targetPort\t<string>");
+    static const char *const kinds[] = {"pods",
+                                        "services",
+                                        "endpoints",
+                                        "configmaps",
+                                        "secrets",
+                                        "serviceaccounts",
+                                        "nodes",
+                                        "namespaces",
+                                        "events",
+                                        "deployments",
+                                        "replicasets",
+                                        "statefulsets",
+                                        "daemonsets",
+                                        "controllerrevisions",
+                                        "endpointslices",
+                                        "leases",
+                                        "certificatesigningrequests"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        cleanup_free char *args = xasprintf("explain %s.metadata.name", kinds[i]);
+        kubectl_ok(s, version, args);
+    }
+}
+
+static void validation_works(const server *s, const char *version)
+{
+    cleanup_free char *file = write_file("typo.yaml", typo_deployment);
+    cleanup_free char *apply = xasprintf("apply -f %s", file);
+    int st;
+    cleanup_free char *strict = kubectl(s, version, apply, &st);
+    KT_ASSERT_NE(st, 0);
+    KT_ASSERT_CONTAINS(strict, "Deployment in version \"v1\" cannot be handled as a Deployment: "
+                               "strict decoding error: unknown field \"spec.foo\", unknown field "
+                               "\"spec.template.spec.containers[0].imagePullPolice\"");
+    cleanup_free char *warn_args = xasprintf("apply --validate=warn -f %s", file);
+    cleanup_free char *warn = kubectl(s, version, warn_args, &st);
+    KT_ASSERT_EQ(st, 0);
+    KT_ASSERT_CONTAINS(warn, "Warning: unknown field \"spec.foo\"");
+    cleanup_free char *stored = kubectl(s, version, "get deploy typo -o jsonpath='{.spec}'", NULL);
+    KT_ASSERT(strstr(stored, "foo") == NULL && strstr(stored, "Police") == NULL);
+    /* an update of the existing object is a patch: 422 under Strict */
+    cleanup_free char *patched = kubectl(s, version, apply, &st);
+    KT_ASSERT_NE(st, 0);
+    KT_ASSERT_CONTAINS(patched, "strict decoding error: unknown field");
+    cleanup_free char *ignored_args = xasprintf("apply --validate=false -f %s", file);
+    cleanup_free char *ignored = kubectl(s, version, ignored_args, &st);
+    KT_ASSERT_EQ(st, 0);
+    KT_ASSERT(strstr(ignored, "Warning") == NULL);
+    kubectl_ok(s, version, "delete deploy typo");
+}
+
+static const char event_yaml[] =
+    "apiVersion: v1\nkind: Event\nmetadata:\n  name: web.1\ninvolvedObject:\n  kind: Pod\n"
+    "  name: web\n  namespace: default\nreason: Pulled\nmessage: image pulled\ntype: Normal\n"
+    "source:\n  component: kubelet\n  host: n1\n";
+
+static void columns_work(const server *s, const char *version)
+{
+    cleanup_free char *ev_file = write_file("event.yaml", event_yaml);
+    cleanup_free char *create = xasprintf("create -f %s", ev_file);
+    kubectl_ok(s, version, create);
+    cleanup_free char *events = kubectl(s, version, "get events", NULL);
+    KT_ASSERT_CONTAINS(events, "LAST SEEN");
+    KT_ASSERT_CONTAINS(events, "LAST SEEN   TYPE");
+    KT_ASSERT_CONTAINS(events, "REASON");
+    KT_ASSERT_CONTAINS(events, "OBJECT");
+    KT_ASSERT_CONTAINS(events, "MESSAGE\n");
+    /* the controllers' events of the deployment above come first */
+    KT_ASSERT_CONTAINS(events, "deployment/typo");
+    KT_ASSERT_CONTAINS(events, "   Normal    Pulled ");
+    KT_ASSERT_CONTAINS(events, "   pod/web ");
+    KT_ASSERT_CONTAINS(events, "   image pulled\n");
+    cleanup_free char *key = xasprintf("%s/csr.key", kt_tmpdir());
+    cleanup_free char *gen =
+        xasprintf("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                  "-subj /CN=bob -keyout %s 2>/dev/null | base64 -w0",
+                  key);
+    cleanup_free char *req = sh(gen, NULL);
+    cleanup_free char *csr_yaml = xasprintf(
+        "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n"
+        "  name: bob\nspec:\n  request: %s\n  signerName: kubernetes.io/kube-apiserver-client\n"
+        "  expirationSeconds: 86400\n  usages: [client auth]\n",
+        req);
+    cleanup_free char *csr_file = write_file("csr.yaml", csr_yaml);
+    cleanup_free char *csr_create = xasprintf("create -f %s", csr_file);
+    kubectl_ok(s, version, csr_create);
+    cleanup_free char *csrs = kubectl(s, version, "get csr", NULL);
+    KT_ASSERT_CONTAINS(csrs, "NAME   AGE   SIGNERNAME                            REQUESTOR");
+    KT_ASSERT_CONTAINS(csrs, "REQUESTEDDURATION   CONDITION");
+    KT_ASSERT_CONTAINS(csrs, "kubernetes.io/kube-apiserver-client   kubernetes-admin");
+    KT_ASSERT_CONTAINS(csrs, "24h                 Pending");
+    cleanup_free char *sas = kubectl(s, version, "get sa -n kube-system", NULL);
+    KT_ASSERT_CONTAINS(sas, "NAME      SECRETS   AGE");
+    cleanup_free char *secrets =
+        kubectl(s, version, "create secret generic s1 --from-literal=a=b", NULL);
+    cleanup_free char *sec = kubectl(s, version, "get secret s1", NULL);
+    KT_ASSERT_CONTAINS(sec, "s1     Opaque   1      ");
+}
+
+static void schema_with(const char *version)
+{
+    have_kubectl(version);
+    static server s;
+    kt_on_cleanup(stop_server, &s);
+    start_server(&s);
+    explain_works(&s, version);
+    validation_works(&s, version);
+    columns_work(&s, version);
+    stop_server(&s);
+}
+
+KT_TEST_TIMEOUT(apiserver, kubectl_1_27_explain_validation_columns, 180)
+{
+    schema_with("1.27");
+}
+
+KT_TEST_TIMEOUT(apiserver, kubectl_1_33_explain_validation_columns, 180)
+{
+    schema_with("1.33");
+}
