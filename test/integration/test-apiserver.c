@@ -604,22 +604,29 @@ static const char event_yaml[] =
     "  name: web\n  namespace: default\nreason: Pulled\nmessage: image pulled\ntype: Normal\n"
     "source:\n  component: kubelet\n  host: n1\n";
 
+static void contains_all(const char *text, const char *const *parts)
+{
+    for (size_t i = 0; parts[i]; i++)
+        KT_ASSERT_CONTAINS(text, parts[i]);
+}
+
 static void columns_work(const server *s, const char *version)
 {
     cleanup_free char *ev_file = write_file("event.yaml", event_yaml);
     cleanup_free char *create = xasprintf("create -f %s", ev_file);
     kubectl_ok(s, version, create);
     cleanup_free char *events = kubectl(s, version, "get events", NULL);
-    KT_ASSERT_CONTAINS(events, "LAST SEEN");
-    KT_ASSERT_CONTAINS(events, "LAST SEEN   TYPE");
-    KT_ASSERT_CONTAINS(events, "REASON");
-    KT_ASSERT_CONTAINS(events, "OBJECT");
-    KT_ASSERT_CONTAINS(events, "MESSAGE\n");
-    /* the controllers' events of the deployment above come first */
-    KT_ASSERT_CONTAINS(events, "deployment/typo");
-    KT_ASSERT_CONTAINS(events, "   Normal    Pulled ");
-    KT_ASSERT_CONTAINS(events, "   pod/web ");
-    KT_ASSERT_CONTAINS(events, "   image pulled\n");
+    /* the controllers' events of the deployment above are listed too */
+    static const char *const ev_parts[] = {"LAST SEEN   TYPE",
+                                           "REASON",
+                                           "OBJECT",
+                                           "MESSAGE\n",
+                                           "deployment/typo",
+                                           "   Normal    Pulled ",
+                                           "   pod/web ",
+                                           "   image pulled\n",
+                                           NULL};
+    contains_all(events, ev_parts);
     cleanup_free char *key = xasprintf("%s/csr.key", kt_tmpdir());
     cleanup_free char *gen =
         xasprintf("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
@@ -635,10 +642,11 @@ static void columns_work(const server *s, const char *version)
     cleanup_free char *csr_create = xasprintf("create -f %s", csr_file);
     kubectl_ok(s, version, csr_create);
     cleanup_free char *csrs = kubectl(s, version, "get csr", NULL);
-    KT_ASSERT_CONTAINS(csrs, "NAME   AGE   SIGNERNAME                            REQUESTOR");
-    KT_ASSERT_CONTAINS(csrs, "REQUESTEDDURATION   CONDITION");
-    KT_ASSERT_CONTAINS(csrs, "kubernetes.io/kube-apiserver-client   kubernetes-admin");
-    KT_ASSERT_CONTAINS(csrs, "24h                 Pending");
+    static const char *const csr_parts[] = {
+        "NAME   AGE   SIGNERNAME                            REQUESTOR",
+        "REQUESTEDDURATION   CONDITION", "kubernetes.io/kube-apiserver-client   kubernetes-admin",
+        "24h                 Pending", NULL};
+    contains_all(csrs, csr_parts);
     cleanup_free char *sas = kubectl(s, version, "get sa -n kube-system", NULL);
     KT_ASSERT_CONTAINS(sas, "NAME      SECRETS   AGE");
     cleanup_free char *secrets =
