@@ -153,11 +153,33 @@ void api_add_warnings(kn_http_response *resp, kn_field_validation fv, const cJSO
     free(h);
 }
 
-/* The `duplicate field "x"` part of a parser's message. */
-static void add_duplicate(cJSON *problems, const kn_error *err)
+/* A duplicate key in words of upstream's strict decoders: JSON `duplicate
+ * field "spec.replicas"`, YAML `yaml: unmarshal errors:\n  line 7: key
+ * "replicas" already set in map`. */
+static void add_duplicate(cJSON *problems, kn_http_request *req, const kn_error *err)
 {
-    const char *d = strstr(kn_error_msg(err), "duplicate ");
-    cJSON_AddItemToArray(problems, cJSON_CreateString(d ? d : kn_error_msg(err)));
+    cJSON *tmp = NULL;
+    kn_error *jerr = NULL;
+    if (kn_json_parse_opts(req->body.data, req->body.len, KN_API_MAX_BODY,
+                           KN_JSON_REJECT_DUPLICATES, &tmp, &jerr) < 0 &&
+        strstr(kn_error_msg(jerr), "duplicate field ")) {
+        cJSON_AddItemToArray(problems,
+                             cJSON_CreateString(strstr(kn_error_msg(jerr), "duplicate field ")));
+        kn_error_free(&jerr);
+        return;
+    }
+    cJSON_Delete(tmp);
+    kn_error_free(&jerr);
+    const char *msg = kn_error_msg(err), *line = strstr(msg, "line "),
+               *key = strstr(msg, "duplicate key ");
+    if (line && key) {
+        char *m = xasprintf("yaml: unmarshal errors:\n  line %d: key %s already set in map",
+                            atoi(line + 5), key + 14);
+        cJSON_AddItemToArray(problems, cJSON_CreateString(m));
+        free(m);
+    } else {
+        cJSON_AddItemToArray(problems, cJSON_CreateString(msg));
+    }
 }
 
 static bool is_duplicate(const kn_error *err)
@@ -180,7 +202,7 @@ int api_decode_validated(kn_http_request *req, const api_route *rt, kn_field_val
     if (api_decode_body_opts(req, 0, out, err) < 0) {
         if (!is_duplicate(*err) || kn_kproto_is_media_type(kn_http_header(req, "Content-Type")))
             return -KN_EINVAL;
-        add_duplicate(problems, *err);
+        add_duplicate(problems, req, *err);
         kn_error_free(err);
         if (api_decode_body_opts(req, KN_YAML_ALLOW_DUPLICATES, out, err) < 0)
             return -KN_EINVAL;
@@ -217,7 +239,7 @@ int api_parse_patch(kn_http_request *req, kn_field_validation fv, cJSON **out, c
         kn_error_free(&perr);
         return -KN_EINVAL;
     }
-    add_duplicate(problems, perr);
+    add_duplicate(problems, req, perr);
     kn_error_free(&perr);
     return kn_json_parse(req->body.data, req->body.len, KN_API_MAX_BODY, out, err);
 }

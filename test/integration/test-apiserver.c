@@ -597,6 +597,26 @@ static void validation_works(const server *s, const char *version)
     KT_ASSERT_EQ(st, 0);
     KT_ASSERT(strstr(ignored, "Warning") == NULL);
     kubectl_ok(s, version, "delete deploy typo");
+    /* duplicate keys, and the directive's values, over plain HTTP */
+    cleanup_free char *dup =
+        write_file("dup.json", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+                               "{\"name\":\"dup\"},\"data\":{\"a\":\"1\"},\"data\":{\"b\":\"2\"}}");
+    int code;
+    cleanup_free char *strict_dup =
+        request(s, NULL, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+                dup, "application/json", &code);
+    KT_ASSERT_EQ(code, 400);
+    KT_ASSERT_CONTAINS(strict_dup, "strict decoding error: duplicate field \\\"data\\\"");
+    cleanup_free char *bad =
+        request(s, NULL, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=strict",
+                dup, "application/json", &code);
+    KT_ASSERT_EQ(code, 422);
+    KT_ASSERT_CONTAINS(bad, "fieldValidation: Unsupported value");
+    cleanup_free char *ignored_dup =
+        request(s, NULL, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Ignore",
+                dup, "application/json", &code);
+    KT_ASSERT_EQ(code, 201);
+    KT_ASSERT_CONTAINS(ignored_dup, "\"data\":{\"b\":\"2\"}"); /* the last one wins */
 }
 
 static const char event_yaml[] =
