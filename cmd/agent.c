@@ -63,7 +63,7 @@ int cmd_agent(int argc, char **argv)
                               "and DNS.",
                      .flags = f,
                      .nflags = n};
-    int r = options_parse(&fs, argc, argv);
+    int r = options_parse_node(&fs, argc, argv);
     if (r >= 0)
         return r;
     np_proxy_opts po;

@@ -166,10 +166,6 @@ static int start_agent(node_handle *h, const node_run_opts *o, kn_error **err)
 
 int node_start(const node_run_opts *o, node_handle **out, kn_error **err)
 {
-    if (opt_kubelet.config && *opt_kubelet.config)
-        return kn_error_set(err, KN_ENOTSUP,
-                            "--config (KubeletConfiguration files) is not supported yet; "
-                            "give the settings as flags");
     if (opt_kubelet.tune_kernel)
         tune_kernel();
     node_handle *h = xcalloc(1, sizeof(*h));
@@ -229,7 +225,7 @@ int cmd_kubelet(int argc, char **argv)
                               "node,\nstatic pods, the Node's status and its Lease.",
                      .flags = f,
                      .nflags = n};
-    int r = options_parse(&fs, argc, argv);
+    int r = options_parse_node(&fs, argc, argv);
     if (r >= 0)
         return r;
     node_run_opts o = {.command = "knode kubelet"};

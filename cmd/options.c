@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kubelet/config.h"
 #include "lib/xalloc.h"
 
 server_options opt_server;
@@ -169,6 +170,25 @@ int options_parse(kn_flagset *fs, int argc, char **argv)
         fprintf(stderr, "Error: unexpected argument \"%s\"\nRun '%s --help' for usage.\n",
                 fs->args[0], fs->command);
         return 2;
+    }
+    return -1;
+}
+
+/* The --config file's settings; string flags point into it, so it lives as
+ * long as the process. */
+static kl_config_file node_config_file;
+
+int options_parse_node(kn_flagset *fs, int argc, char **argv)
+{
+    int r = options_parse(fs, argc, argv);
+    if (r >= 0 || !opt_kubelet.config || !*opt_kubelet.config)
+        return r;
+    kn_error *err = NULL;
+    if (kl_config_file_load(opt_kubelet.config, &node_config_file, &err) < 0 ||
+        kl_config_file_apply(&node_config_file, fs->flags, fs->nflags, argc, argv, &err) < 0) {
+        fprintf(stderr, "Error: failed to load kubelet config file: %s\n", kn_error_msg(err));
+        kn_error_free(&err);
+        return 1;
     }
     return -1;
 }

@@ -110,4 +110,9 @@ int options_run_unbuilt(const char *command, const char *usage, kn_flag *f, size
  * otherwise the exit status to return. */
 int options_parse(kn_flagset *fs, int argc, char **argv);
 
+/* options_parse for the node commands (kubelet, agent, standalone): then
+ * reads --config, a KubeletConfiguration, into the flags the command line
+ * does not give (upstream precedence: flags over file over defaults). */
+int options_parse_node(kn_flagset *fs, int argc, char **argv);
+
 #endif

@@ -193,7 +193,7 @@ int cmd_standalone(int argc, char **argv)
                               "<data-dir>/admin.kubeconfig.",
                      .flags = f,
                      .nflags = n};
-    int r = options_parse(&fs, argc, argv);
+    int r = options_parse_node(&fs, argc, argv);
     if (r >= 0)
         return r;
     return run();
