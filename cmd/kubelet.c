@@ -2,11 +2,13 @@
  * API server, static pods, Node status and Lease) until SIGINT or SIGTERM,
  * and node_run, which `knode agent` and `knode standalone` share. */
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api-client/bootstrap.h"
@@ -103,6 +105,26 @@ static void fill_node_config(node_handle *h)
     c->cgroup_root = opt_kubelet.cgroup_root;
 }
 
+/* Creates dir and its missing parents, as upstream kubelet creates its
+ * --root-dir (MkdirAll) before anything is stored there. */
+static int make_root_dir(const char *dir, kn_error **err)
+{
+    if (mkdir(dir, 0750) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return kn_error_errno(err, errno, "create --root-dir %s", dir);
+    cleanup_free char *parent = xstrdup(dir);
+    char *slash = strrchr(parent, '/');
+    if (!slash || slash == parent)
+        return kn_error_errno(err, ENOENT, "create --root-dir %s", dir);
+    *slash = '\0';
+    if (make_root_dir(parent, err) < 0)
+        return -1;
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+        return kn_error_errno(err, errno, "create --root-dir %s", dir);
+    return 0;
+}
+
 /* TLS bootstrap (--bootstrap-kubeconfig, or knode agent's --server/--token)
  * into the kubeconfig the agent then uses. */
 static int bootstrap(node_handle *h, const node_run_opts *o, kn_error **err)
@@ -171,8 +193,8 @@ int node_start(const node_run_opts *o, node_handle **out, kn_error **err)
     node_handle *h = xcalloc(1, sizeof(*h));
     fill_node_config(h);
     h->kubeconfig = xstrdup(o->kubeconfig ? o->kubeconfig : opt_kubelet.kubeconfig);
-    if (bootstrap(h, o, err) < 0 || make_client(h->kubeconfig, &h->client, err) < 0 ||
-        start_agent(h, o, err) < 0) {
+    if (make_root_dir(opt_kubelet.root_dir, err) < 0 || bootstrap(h, o, err) < 0 ||
+        make_client(h->kubeconfig, &h->client, err) < 0 || start_agent(h, o, err) < 0) {
         node_stop(h);
         return -1;
     }

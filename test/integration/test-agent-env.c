@@ -74,8 +74,10 @@ static int free_port(void)
     return ntohs(sa.sin_port);
 }
 
-static pid_t spawn_in(const char *netns, const char *log, char *const argv[])
+pid_t ae_spawn(const char *netns, const char *log, char *const argv[], int *out_fd)
 {
+    int fds[2] = {-1, -1};
+    KT_ASSERT(log || pipe2(fds, O_CLOEXEC) == 0);
     pid_t pid = fork();
     KT_ASSERT(pid >= 0);
     if (pid == 0) {
@@ -84,19 +86,23 @@ static pid_t spawn_in(const char *netns, const char *log, char *const argv[])
         int nfd = open(path, O_RDONLY | O_CLOEXEC);
         if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0)
             _exit(126);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
+        int out = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : fds[1];
+        int errfd = log ? out : open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (out >= 0)
+            dup2(out, 1);
+        if (errfd >= 0)
+            dup2(errfd, 2);
         execvp(argv[0], argv);
         _exit(127);
+    }
+    if (!log) {
+        close(fds[1]);
+        *out_fd = fds[0];
     }
     return pid;
 }
 
-/* SIGTERM (unless kill_now), SIGKILL after 5 s; reaps the child. */
-static void stop_pid(pid_t *pid, bool kill_now)
+void ae_stop_pid(pid_t *pid, bool kill_now)
 {
     if (*pid <= 0)
         return;
@@ -136,8 +142,8 @@ static void teardown(void *arg)
 {
     (void)arg;
     for (int i = 0; i < TB_MAX_NODES; i++)
-        stop_pid(&AE.agent[i], false);
-    stop_pid(&AE.server, false);
+        ae_stop_pid(&AE.agent[i], false);
+    ae_stop_pid(&AE.server, false);
     stop_foreign(&AE.containerd2);
     for (int i = 0; i < TB_MAX_NODES; i++)
         if (agent_log[i][0])
@@ -202,7 +208,7 @@ static void start_server(void)
     snprintf(port, sizeof(port), "%d", AE.port);
     char *argv[] = {knode,        "server",        "--data-dir", AE.data, "--bind-address",
                     AE.server_ip, "--secure-port", port,         NULL};
-    AE.server = spawn_in(a->netns, log, argv);
+    AE.server = ae_spawn(a->netns, log, argv, NULL);
     time_t end = time(NULL) + 60;
     for (;;) {
         cleanup_free char *out =
@@ -299,12 +305,12 @@ void ae_start_agent(int i, const char *command, char *const extra[])
     memcpy(argv + nbase, agent_flags, nagent * sizeof(char *));
     if (nextra)
         memcpy(argv + nbase + nagent, extra, nextra * sizeof(char *));
-    AE.agent[i] = spawn_in(nd->netns, log, argv);
+    AE.agent[i] = ae_spawn(nd->netns, log, argv, NULL);
 }
 
 void ae_stop_agent(int i, bool kill_now)
 {
-    stop_pid(&AE.agent[i], kill_now);
+    ae_stop_pid(&AE.agent[i], kill_now);
 }
 
 void ae_node_ready(int i)

@@ -50,6 +50,16 @@ void ae_start_agent(int i, const char *command, char *const extra[]);
  * or SIGKILL right away. */
 void ae_stop_agent(int i, bool kill_now);
 
+/* Starts argv (argv[0] looked up in PATH) in the network namespace netns:
+ * stdout and stderr appended to the file log, or, when log is NULL, stdout
+ * into a pipe whose read end is stored in *out_fd (stderr to /dev/null).
+ * Returns the PID (a child of the caller). */
+pid_t ae_spawn(const char *netns, const char *log, char *const argv[], int *out_fd);
+
+/* Stops a child: SIGTERM (or SIGKILL when kill_now), SIGKILL after 5 s;
+ * reaps it and zeroes *pid. */
+void ae_stop_pid(pid_t *pid, bool kill_now);
+
 /* Runs a shell command line; returns its stdout+stderr (caller frees) and
  * the exit status in *status (may be NULL). */
 char *ae_capture(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
