@@ -941,6 +941,24 @@ static void collect_claims(const np_service *s, size_t owner, claims *c)
     }
 }
 
+size_t np_service_claims(const np_service *s, np_claim **out)
+{
+    claims c = {0};
+    if (s->type != NP_SVC_EXTERNAL_NAME)
+        collect_claims(s, 0, &c);
+    np_claim *v = xcalloc(c.n + 1, sizeof(*v));
+    for (size_t i = 0; i < c.n; i++)
+        v[i] = (np_claim){c.v[i].addr, c.v[i].proto, c.v[i].port};
+    free(c.v);
+    *out = v;
+    return c.n;
+}
+
+void np_service_free(np_service *s)
+{
+    service_clear(s);
+}
+
 /* Claims in key order, then the positions of each owner's claims. */
 static bool same_key(const claim *x, const claim *y)
 {
@@ -1032,6 +1050,25 @@ np_model *np_builder_finish(np_builder *b)
     m->nservices = b->nsvc;
     free(b);
     return m;
+}
+
+np_service *np_build_service(const cJSON *svc, const cJSON *const *slices, size_t nslices,
+                             np_skip_fn on_skip, void *userdata)
+{
+    np_builder *b = np_builder_new(on_skip, userdata);
+    if (svc)
+        np_builder_add_service(b, svc, NULL);
+    for (size_t i = 0; i < nslices; i++)
+        np_builder_add_slice(b, slices[i], NULL);
+    np_model *m = np_builder_finish(b);
+    np_service *s = NULL;
+    if (m->nservices == 1) {
+        s = xmalloc(sizeof(*s));
+        *s = m->services[0];
+        m->nservices = 0;
+    }
+    np_model_free(m);
+    return s;
 }
 
 const np_service *np_model_find(const np_model *m, const char *ns, const char *name)

@@ -150,11 +150,34 @@ int np_builder_add_slice(np_builder *b, const cJSON *slice, kn_error **err);
  * Frees b. */
 np_model *np_builder_finish(np_builder *b);
 
+/* One Service built alone from its JSON (NULL: none) and its slices' (a
+ * slice of another Service is ignored), validated as the builder does:
+ * NULL when there is no valid Service. Caller frees with np_service_free
+ * and free. Conflicts with other Services are not decided here
+ * (netproxy/tracker.h). */
+np_service *np_build_service(const cJSON *svc, const cJSON *const *slices, size_t nslices,
+                             np_skip_fn on_skip, void *userdata);
+
 /* Releases a model; NULL is fine. */
 void np_model_free(np_model *m);
 
 /* An empty model (caller frees). */
 np_model *np_model_new_empty(void);
+
+/* Releases what a Service holds (not s itself) and zeroes it. */
+void np_service_free(np_service *s);
+
+/* A destination a Service claims: an IP with protocol and port, or a
+ * nodePort (addr.family 0). Two Services may not claim the same one. */
+typedef struct np_claim {
+    np_addr addr;
+    uint8_t proto;
+    uint16_t port;
+} np_claim;
+
+/* The destinations s claims (unsorted, may repeat); returns their number
+ * and *out (caller frees). */
+size_t np_service_claims(const np_service *s, np_claim **out);
 
 /* Finds a Service by namespace and name; NULL when absent. */
 const np_service *np_model_find(const np_model *m, const char *ns, const char *name);

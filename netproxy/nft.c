@@ -672,6 +672,28 @@ int np_nft_sync(np_nft *n, np_ruleset *v4, np_ruleset *v6, bool full, np_sync_st
     return r < 0 ? r : 0;
 }
 
+int np_nft_sync_delta(np_nft *n, np_ruleset *const from[2], np_ruleset *const to[2],
+                      np_sync_stats *st, kn_error **err)
+{
+    np_sync_stats local;
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof(*st));
+    batch b;
+    batch_init(&b, n, st);
+    for (int i = 0; i < 2; i++) {
+        if (from[i] && to[i])
+            sync_family(&b, n, from[i], to[i]);
+        /* the whole ruleset is no longer known here: a later np_nft_sync
+         * reads the kernel's */
+        np_ruleset_free(n->applied[i]);
+        n->applied[i] = NULL;
+    }
+    int r = b.ndesc > 0 ? batch_send(n, &b, err) : 0;
+    batch_free(&b);
+    return r < 0 ? r : 0;
+}
+
 int np_nft_dump(np_nft *n, int family, np_ruleset **out, kn_error **err)
 {
     return np__dump(n, family, out, err);

@@ -60,6 +60,16 @@ typedef struct np_sync_stats {
 int np_nft_sync(np_nft *n, np_ruleset *v4, np_ruleset *v6, bool full, np_sync_stats *st,
                 kn_error **err);
 
+/* Sends a difference computed elsewhere (netproxy/ruleset-inc.h) in one
+ * transaction: for each family i with from[i] and to[i], what from[i] has
+ * and to[i] lacks is deleted, what to[i] has is added or replaced (sets,
+ * elements, chains with their rules); nothing else is read or sent. The
+ * table must exist. Neither ruleset is taken. Afterwards the handle no
+ * longer knows the whole ruleset: the next np_nft_sync reads the kernel's
+ * first. On failure nothing changed in the kernel. */
+int np_nft_sync_delta(np_nft *n, np_ruleset *const from[2], np_ruleset *const to[2],
+                      np_sync_stats *st, kn_error **err);
+
 /* Reads table `<family> knode-proxy` back (sets with their elements, chains
  * with their rules' comments, rules' statements left empty). Returns 1 and
  * *out (caller frees), 0 when the table does not exist, < 0 on error. */

@@ -456,7 +456,6 @@ static void add_cidrs(ctx *c)
         for (size_t b = r->prefix; b < alen * 8; b++)
             e.key_end[b / 8] |= (uint8_t)(0x80 >> (b % 8));
         np_set_add(s, &e);
-        c->has_cidrs = true;
     }
 }
 
@@ -585,30 +584,70 @@ static int cmp_chain_q(const void *a, const void *b)
     return strcmp(((const np_chain *)a)->name, ((const np_chain *)b)->name);
 }
 
+static void ctx_init(ctx *c, const np_config *cfg, int family)
+{
+    memset(c, 0, sizeof(*c));
+    c->rs = xcalloc(1, sizeof(*c->rs));
+    c->rs->family = family;
+    c->cfg = cfg;
+    c->family = family;
+    for (size_t i = 0; i < S_NFIXED; i++)
+        c->fixed[i] = add_set(c, fixed_sets[i].name, fixed_sets[i].key, fixed_sets[i].data,
+                              fixed_sets[i].flags);
+    for (size_t i = 0; i < cfg->ncluster_cidrs; i++)
+        c->has_cidrs |= cfg->cluster_cidrs[i].addr.family == family;
+}
+
+/* Sorts sets, elements and chains; frees the context; returns the ruleset. */
+static np_ruleset *ctx_finish(ctx *c)
+{
+    for (size_t i = 0; i < c->rs->nsets; i++) {
+        np_set *s = &c->rs->sets[i];
+        np_set_sort(s, c->family);
+        if (s->flags & NP_SET_INTERVAL)
+            merge_ranges(s, c->family);
+    }
+    qsort(c->rs->sets, c->rs->nsets, sizeof(*c->rs->sets), cmp_set_q);
+    qsort(c->rs->chains, c->rs->nchains, sizeof(*c->rs->chains), cmp_chain_q);
+    free(c->ep.idx);
+    free(c->sc.idx);
+    return c->rs;
+}
+
 np_ruleset *np_ruleset_build(const np_model *m, const np_config *cfg, int family)
 {
     ctx c;
-    memset(&c, 0, sizeof(c));
-    c.rs = xcalloc(1, sizeof(*c.rs));
-    c.rs->family = family;
-    c.cfg = cfg;
-    c.family = family;
-    for (size_t i = 0; i < S_NFIXED; i++)
-        c.fixed[i] = add_set(&c, fixed_sets[i].name, fixed_sets[i].key, fixed_sets[i].data,
-                             fixed_sets[i].flags);
+    ctx_init(&c, cfg, family);
     add_cidrs(&c);
     for (size_t i = 0; m && i < m->nservices; i++)
         build_service(&c, &m->services[i]);
     build_nat_chains(&c);
-    for (size_t i = 0; i < c.rs->nsets; i++) {
-        np_set *s = &c.rs->sets[i];
-        np_set_sort(s, family);
-        if (s->flags & NP_SET_INTERVAL)
-            merge_ranges(s, family);
+    return ctx_finish(&c);
+}
+
+np_ruleset *np_ruleset_build_service(const np_service *s, const np_config *cfg, int family)
+{
+    ctx c;
+    ctx_init(&c, cfg, family);
+    if (s)
+        build_service(&c, s);
+    return ctx_finish(&c);
+}
+
+np_ruleset *np_ruleset_build_base(const np_config *cfg, int family, const bool *ep_used, size_t nep,
+                                  const bool *sc_used, size_t nsc)
+{
+    ctx c;
+    ctx_init(&c, cfg, family);
+    add_cidrs(&c);
+    for (size_t n = 1; n < nep; n++) {
+        if (ep_used[n])
+            count_map(&c, &c.ep, "ep", n);
     }
-    qsort(c.rs->sets, c.rs->nsets, sizeof(*c.rs->sets), cmp_set_q);
-    qsort(c.rs->chains, c.rs->nchains, sizeof(*c.rs->chains), cmp_chain_q);
-    free(c.ep.idx);
-    free(c.sc.idx);
-    return c.rs;
+    for (size_t n = 1; n < nsc; n++) {
+        if (sc_used[n])
+            count_map(&c, &c.sc, "sc", n);
+    }
+    build_nat_chains(&c);
+    return ctx_finish(&c);
 }

@@ -85,11 +85,25 @@ int np_elem_cmp(const np_set *s, const np_elem *a, const np_elem *b, int family)
 static __thread size_t sort_klen;
 static __thread bool sort_interval;
 
+int np_elem_data_cmp(const np_elem *a, const np_elem *b)
+{
+    int r = memcmp(a->data, b->data, sizeof(a->data));
+    if (r || (!a->chain && !b->chain))
+        return r;
+    if (!a->chain || !b->chain)
+        return a->chain ? 1 : -1;
+    return strcmp(a->chain, b->chain);
+}
+
+/* Key, then (for duplicates of a key) data: the survivor of duplicates is
+ * the same whatever order they were added in. */
 static int cmp_elem_q(const void *a, const void *b)
 {
     const np_elem *x = a, *y = b;
     int r = memcmp(x->key, y->key, sort_klen);
-    return r || !sort_interval ? r : memcmp(x->key_end, y->key_end, sort_klen);
+    if (!r && sort_interval)
+        r = memcmp(x->key_end, y->key_end, sort_klen);
+    return r ? r : np_elem_data_cmp(x, y);
 }
 
 void np_set_sort(np_set *s, int family)
@@ -167,6 +181,42 @@ const np_chain *np_ruleset_find_chain(const np_ruleset *rs, const char *name)
     snprintf(key.name, sizeof(key.name), "%s", name);
     return rs->nchains ? bsearch(&key, rs->chains, rs->nchains, sizeof(*rs->chains), cmp_chain_name)
                        : NULL;
+}
+
+np_set *np_ruleset_add_set(np_ruleset *rs, const np_set *def)
+{
+    if (rs->nsets == rs->capsets) {
+        rs->capsets = rs->capsets ? rs->capsets * 2 : 16;
+        rs->sets = xreallocarray(rs->sets, rs->capsets, sizeof(*rs->sets));
+    }
+    np_set *s = &rs->sets[rs->nsets++];
+    *s = *def;
+    s->nelems = s->cap = 0;
+    s->elems = NULL;
+    return s;
+}
+
+void np_ruleset_add_chain(np_ruleset *rs, const np_chain *c)
+{
+    if (rs->nchains == rs->capchains) {
+        rs->capchains = rs->capchains ? rs->capchains * 2 : 16;
+        rs->chains = xreallocarray(rs->chains, rs->capchains, sizeof(*rs->chains));
+    }
+    np_chain *d = &rs->chains[rs->nchains++];
+    *d = *c;
+    d->cap = c->nrules;
+    d->rules = xcalloc(c->nrules + 1, sizeof(*c->rules));
+    memcpy(d->rules, c->rules, c->nrules * sizeof(*c->rules));
+}
+
+void np_ruleset_sort(np_ruleset *rs)
+{
+    for (size_t i = 0; i < rs->nsets; i++)
+        np_set_sort(&rs->sets[i], rs->family);
+    if (rs->nsets > 1)
+        qsort(rs->sets, rs->nsets, sizeof(*rs->sets), cmp_set_name);
+    if (rs->nchains > 1)
+        qsort(rs->chains, rs->nchains, sizeof(*rs->chains), cmp_chain_name);
 }
 
 void np_ruleset_free(np_ruleset *rs)

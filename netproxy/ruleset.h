@@ -178,6 +178,19 @@ np_ruleset *np_ruleset_build(const np_model *m, const np_config *cfg, int family
 
 void np_ruleset_free(np_ruleset *rs);
 
+/* The two halves np_ruleset_build puts together, for the incremental state
+ * (netproxy/ruleset-inc.h): what Service s alone contributes (the fixed
+ * sets with only s's elements, the ep-N and sc-N maps it uses, its session
+ * affinity chains and sets; no other chain), and the base that depends on
+ * the Services only through which ep-N and sc-N maps exist (ep_used[N] for
+ * N < nep, sc_used likewise): fixed sets with the cluster CIDRs, those maps
+ * empty, and the hook chains. The union of the base and every Service's
+ * part, duplicates resolved as np_set_sort does, is np_ruleset_build's
+ * result. Caller frees. */
+np_ruleset *np_ruleset_build_service(const np_service *s, const np_config *cfg, int family);
+np_ruleset *np_ruleset_build_base(const np_config *cfg, int family, const bool *ep_used, size_t nep,
+                                  const bool *sc_used, size_t nsc);
+
 /* Renders the ruleset as `nft -f` input: "table ip knode-proxy { ... }"
  * (a fresh table: load it where the table does not exist). Caller frees. */
 char *np_ruleset_render(const np_ruleset *rs);
@@ -185,6 +198,14 @@ char *np_ruleset_render(const np_ruleset *rs);
 /* Renders one rule (without its comment) into buf; used for the comment
  * hash and for messages. Returns buf. */
 const char *np_rule_render(const np_rule *r, int family, char *buf, size_t len);
+
+/* Appends a copy of set def without its elements (the set is returned to
+ * be filled), or a copy of chain c with its rules. The ruleset is unsorted
+ * until np_ruleset_sort (sets by name with their elements, chains by
+ * name). */
+np_set *np_ruleset_add_set(np_ruleset *rs, const np_set *def);
+void np_ruleset_add_chain(np_ruleset *rs, const np_chain *c);
+void np_ruleset_sort(np_ruleset *rs);
 
 /* Looks a set or chain up by name; NULL when absent. */
 const np_set *np_ruleset_find_set(const np_ruleset *rs, const char *name);
@@ -202,7 +223,11 @@ size_t np_data_len(np_data_kind d, int family);
  * until np_set_sort. Returns the stored element. */
 np_elem *np_set_add(np_set *s, const np_elem *e);
 
-/* Sorts the elements and drops duplicates (the first stays). */
+/* Orders two elements with the same key by data, then goto target. */
+int np_elem_data_cmp(const np_elem *a, const np_elem *b);
+
+/* Sorts the elements and drops duplicates of a key (the one with the
+ * smallest data, np_elem_data_cmp, stays). */
 void np_set_sort(np_set *s, int family);
 
 /* Binary search for an element with e's key (and key_end) in a sorted set. */
