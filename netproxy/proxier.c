@@ -10,6 +10,8 @@
 #include "lib/backoff.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "netproxy/hmap.h"
+#include "netproxy/incsync.h"
 
 #define COMPONENT "proxy"
 /* How often to look again while the source has no complete view yet. */
@@ -20,7 +22,11 @@
 typedef struct skip_list {
     size_t n, cap;
     char **v;
+    size_t nconflicts; /* Services dropped for a conflict */
 } skip_list;
+
+/* Above this many changed Services a sync rebuilds everything. */
+#define PARTIAL_MAX_KEYS 1000
 
 struct np_proxier {
     np_proxier_opts o;
@@ -35,6 +41,8 @@ struct np_proxier {
     /* loop state, under mu */
     uint64_t notify_seq, seen_seq;
     bool dirty;
+    bool dirty_all;   /* a change without a Service key: rebuild */
+    np_hmap *changed; /* "ns/name" of the Services changed since the last sync */
     bool parked;
     int64_t park_deadline;
     bool have_last, failed;
@@ -43,11 +51,13 @@ struct np_proxier {
 
     /* the sync thread's own */
     kn_backoff backoff;
-    np_model *applied; /* the model of the last successful sync */
+    np_model *applied; /* the model of the last successful full sync */
+    np_incsync *inc;   /* or the kept state (owns the model) */
     size_t nnode_ips;
     np_addr node_ips[NP_MAX_NODE_IPS];
-    char *node_ips_error; /* last error reading them, logged once */
-    skip_list skips;      /* of the last sync, logged when new */
+    char *node_ips_error;       /* last error reading them, logged once */
+    skip_list skips;            /* of the last sync, logged when new */
+    np_sync_gauges last_gauges; /* of the last full sync */
 
     np_metrics metrics;
     np_health health;
@@ -55,14 +65,20 @@ struct np_proxier {
 
 /* ---- skipped objects ---- */
 
-static void on_skip(const kn_error *err, void *ud)
+static void on_skip_msg(skip_list *l, const char *msg)
 {
-    skip_list *l = ud;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 8;
         l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
     }
-    l->v[l->n++] = xstrdup(kn_error_msg(err));
+    l->v[l->n++] = xstrdup(msg);
+}
+
+static void on_skip(const kn_error *err, void *ud)
+{
+    skip_list *l = ud;
+    on_skip_msg(l, kn_error_msg(err));
+    l->nconflicts += err->code == KN_ECONFLICT;
 }
 
 static void skips_free(skip_list *l)
@@ -78,9 +94,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Logs each skip not already reported by the previous sync; keeps the list.
- * (Events on the objects are not written yet.) */
-static void report_skips(np_proxier *p, skip_list *now)
+/* Logs each skip not already reported by the previous sync; keeps the list
+ * (a partial sync, which sees only some objects, adds to it). (Events on
+ * the objects are not written yet.) */
+static void report_skips(np_proxier *p, skip_list *now, bool partial)
 {
     if (now->n > 1)
         qsort(now->v, now->n, sizeof(*now->v), cmp_str);
@@ -88,6 +105,14 @@ static void report_skips(np_proxier *p, skip_list *now)
         if (p->skips.n && bsearch(&now->v[i], p->skips.v, p->skips.n, sizeof(char *), cmp_str))
             continue;
         kn_log_kv(KN_LOG_WARNING, COMPONENT, "skipping invalid object", "error", now->v[i], NULL);
+        if (partial)
+            on_skip_msg(&p->skips, now->v[i]);
+    }
+    if (partial) {
+        if (p->skips.n > 1)
+            qsort(p->skips.v, p->skips.n, sizeof(*p->skips.v), cmp_str);
+        skips_free(now);
+        return;
     }
     skips_free(&p->skips);
     p->skips = *now;
@@ -206,11 +231,15 @@ static bool udp_changed(const np_model *old, const np_model *new)
     return any;
 }
 
-static void cleanup_conntrack(np_proxier *p, const np_model *m, bool full)
+/* The model the kernel's rules were last made from. */
+static const np_model *applied_model(const np_proxier *p)
 {
-    if (!p->o.dataplane.conntrack || !(full || udp_changed(p->applied, m)))
-        return;
-    np_ct_plan *plan = np_ct_plan_build(p->applied, m, p->node_ips, p->nnode_ips);
+    return p->inc ? np_incsync_model(p->inc) : p->applied;
+}
+
+static void run_ct_plan(np_proxier *p, const np_model *old, const np_model *m)
+{
+    np_ct_plan *plan = np_ct_plan_build(old, m, p->node_ips, p->nnode_ips);
     size_t deleted = 0;
     kn_error *err = NULL;
     int r = np_ct_plan_empty(plan)
@@ -228,6 +257,33 @@ static void cleanup_conntrack(np_proxier *p, const np_model *m, bool full)
     kn_error_free(&err);
 }
 
+static void cleanup_conntrack(np_proxier *p, const np_model *m, bool full)
+{
+    if (p->o.dataplane.conntrack && (full || udp_changed(applied_model(p), m)))
+        run_ct_plan(p, applied_model(p), m);
+}
+
+/* After a partial sync: the plan over the changed Services only. */
+static void cleanup_conntrack_partial(np_proxier *p, const np_inc_result *res)
+{
+    np_service *before = xcalloc(res->nchanges + 1, sizeof(*before));
+    np_service *after = xcalloc(res->nchanges + 1, sizeof(*after));
+    np_model old = {0, before}, now = {0, after};
+    bool udp = false;
+    for (size_t i = 0; i < res->nchanges; i++) {
+        const np_svc_change *c = &res->changes[i];
+        if (c->old.ns)
+            before[old.nservices++] = c->old;
+        if (c->new)
+            after[now.nservices++] = *c->new;
+        udp |= has_udp(c->old.ns ? &c->old : NULL) || has_udp(c->new);
+    }
+    if (udp && p->o.dataplane.conntrack)
+        run_ct_plan(p, &old, &now);
+    free(before);
+    free(after);
+}
+
 static void log_sync(const np_proxier *p, const np_sync_gauges *g, const np_sync_stats *st,
                      double secs)
 {
@@ -242,8 +298,48 @@ static void log_sync(const np_proxier *p, const np_sync_gauges *g, const np_sync
             st->elems_added, st->elems_deleted, st->chains_flushed, secs);
 }
 
-/* One sync: model, rulesets, transaction, then conntrack. */
-static int sync_once(np_proxier *p, bool full, int64_t start, np_sync_stats *st, kn_error **err)
+static bool can_partial(const np_proxier *p)
+{
+    return p->o.source.get_service && p->o.source.slices_of && p->o.dataplane.sync_delta;
+}
+
+/* True when the kept state already holds model m for configuration cfg
+ * (a periodic full sync of unchanged objects); else logs the drift. */
+static bool kept_state_current(const np_proxier *p, const np_model *m, const np_config *cfg)
+{
+    if (!p->inc || memcmp(np_incsync_config(p->inc), cfg, sizeof(*cfg)) != 0)
+        return false;
+    np_diff d;
+    np_model_diff(np_incsync_model(p->inc), m, &d);
+    size_t n = d.nchanges;
+    if (n)
+        KN_WARN(COMPONENT, "partial syncs missed %zu Service changes (first %s/%s); rebuilt", n,
+                d.changes[0].ns, d.changes[0].name);
+    np_diff_free(&d);
+    return n == 0;
+}
+
+/* Keeps m as the applied model: in the kept state for partial syncs when
+ * the source and dataplane allow them. */
+static void keep_model(np_proxier *p, np_model *m, size_t nconflicts, const np_config *cfg)
+{
+    if (can_partial(p) && kept_state_current(p, m, cfg)) {
+        np_model_free(m);
+        return;
+    }
+    np_incsync_free(p->inc);
+    p->inc = NULL;
+    np_model_free(p->applied);
+    p->applied = NULL;
+    if (can_partial(p))
+        p->inc = np_incsync_new(m, nconflicts, cfg, p->o.ipv4, p->o.ipv6);
+    else
+        p->applied = m;
+}
+
+/* A full sync: model from every object, rulesets, transaction, then
+ * conntrack. */
+static int sync_full(np_proxier *p, bool full, int64_t start, np_sync_stats *st, kn_error **err)
 {
     int64_t t0 = kn_time_monotonic_ns();
     skip_list skips = {0};
@@ -251,7 +347,8 @@ static int sync_once(np_proxier *p, bool full, int64_t start, np_sync_stats *st,
     np_sync_gauges g = {.services = m->nservices, .skipped = skips.n};
     for (size_t i = 0; i < m->nservices; i++)
         g.endpoints += m->services[i].nendpoints;
-    report_skips(p, &skips);
+    size_t nconflicts = skips.nconflicts;
+    report_skips(p, &skips, false);
     refresh_node_ips(p);
     np_config cfg;
     make_config(p, &cfg);
@@ -268,12 +365,109 @@ static int sync_once(np_proxier *p, bool full, int64_t start, np_sync_stats *st,
         np_model_free(m);
         return r;
     }
+    p->last_gauges = g;
     np_health_updated(&p->health, start);
     log_sync(p, &g, st, secs);
     cleanup_conntrack(p, m, full);
-    np_model_free(p->applied);
-    p->applied = m;
+    keep_model(p, m, nconflicts, &cfg);
     return 0;
+}
+
+static bool node_ips_moved(const np_proxier *p)
+{
+    const np_config *c = np_incsync_config(p->inc);
+    return c->nnode_ips != p->nnode_ips ||
+           memcmp(c->node_ips, p->node_ips, p->nnode_ips * sizeof(*p->node_ips)) != 0;
+}
+
+static void partial_gauges(const np_proxier *p, const np_inc_result *res, np_sync_gauges *g)
+{
+    const np_model *m = np_incsync_model(p->inc);
+    *g = p->last_gauges; /* rules and Services without endpoints: as of the last full sync */
+    g->services = m->nservices;
+    g->endpoints = 0;
+    for (size_t i = 0; i < m->nservices; i++)
+        g->endpoints += m->services[i].nendpoints;
+    g->elements = res->elements;
+    g->skipped = p->skips.n;
+}
+
+/* A partial sync of the Services keys[0..n). Returns 1 when it cannot be
+ * done that way (a full rebuild is needed), else 0 or < 0 as a sync. */
+static int sync_partial(np_proxier *p, char *const *keys, size_t n, int64_t start,
+                        np_sync_stats *st, kn_error **err)
+{
+    int64_t t0 = kn_time_monotonic_ns();
+    refresh_node_ips(p);
+    skip_list skips = {0};
+    np_inc_result res;
+    if (node_ips_moved(p) ||
+        !np_incsync_update(p->inc, &p->o.source, keys, n, on_skip, &skips, &res)) {
+        skips_free(&skips);
+        return 1;
+    }
+    report_skips(p, &skips, true);
+    memset(st, 0, sizeof(*st));
+    int r = p->o.dataplane.sync_delta(p->o.dataplane.ud, res.from, res.to, st, err);
+    double secs = (double)(kn_time_monotonic_ns() - t0) / 1e9;
+    np_sync_gauges g;
+    partial_gauges(p, &res, &g);
+    g.batch_messages = st->messages;
+    np_metrics_sync(&p->metrics, secs, false, r >= 0, &g);
+    if (r < 0) {
+        /* the kept state is ahead of the kernel now: the retry rebuilds */
+        np_inc_result_free(&res);
+        np_incsync_free(p->inc);
+        p->inc = NULL;
+        return r;
+    }
+    np_health_updated(&p->health, start);
+    log_sync(p, &g, st, secs);
+    cleanup_conntrack_partial(p, &res);
+    np_inc_result_free(&res);
+    return 0;
+}
+
+/* Changed Service keys, taken out of the map (which is freed). */
+typedef struct key_list {
+    size_t n;
+    char **v;
+} key_list;
+
+static void collect_key(const void *k, size_t kl, void *v, void *ud)
+{
+    (void)v;
+    key_list *l = ud;
+    l->v[l->n++] = xstrndup(k, kl);
+}
+
+static void take_keys(np_hmap *m, key_list *out)
+{
+    out->n = 0;
+    out->v = xcalloc(np_hmap_len(m) + 1, sizeof(char *));
+    np_hmap_each(m, collect_key, out);
+    np_hmap_free(m);
+}
+
+static void keys_free(key_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+/* One sync: partial when only named Services changed and the kept state
+ * can take them, else full. */
+static int sync_once(np_proxier *p, bool full, bool all, key_list *keys, int64_t start,
+                     np_sync_stats *st, kn_error **err)
+{
+    int r = 1;
+    if (!full && !all && p->inc && keys->n <= PARTIAL_MAX_KEYS)
+        r = sync_partial(p, keys->v, keys->n, start, st, err);
+    if (r == 1)
+        r = sync_full(p, full, start, st, err);
+    keys_free(keys);
+    return r;
 }
 
 /* ---- the loop ---- */
@@ -348,10 +542,15 @@ static void *loop(void *arg)
             p->last_full_start = now;
         p->stats.syncs++;
         p->stats.full_syncs += full;
+        bool all = p->dirty_all;
+        p->dirty_all = false;
+        key_list keys;
+        take_keys(p->changed, &keys);
+        p->changed = np_hmap_new();
         pthread_mutex_unlock(&p->mu);
         np_sync_stats st;
         kn_error *err = NULL;
-        int r = sync_once(p, full, now, &st, &err);
+        int r = sync_once(p, full, all, &keys, now, &st, &err);
         pthread_mutex_lock(&p->mu);
         after_sync(p, r, &st, &err);
     }
@@ -366,6 +565,7 @@ np_proxier *np_proxier_new(const np_proxier_opts *opts)
     np_proxier *p = xcalloc(1, sizeof(*p));
     p->o = *opts;
     p->node_name = opts->node_name ? xstrdup(opts->node_name) : NULL;
+    p->changed = np_hmap_new();
     p->o.node_name = p->node_name;
     p->clock = opts->clock ? opts->clock : kn_clock_monotonic();
     pthread_mutex_init(&p->mu, NULL);
@@ -393,7 +593,7 @@ int np_proxier_start(np_proxier *p, kn_error **err)
     return 0;
 }
 
-void np_proxier_notify(np_proxier *p, np_kind kind)
+static void notify(np_proxier *p, np_kind kind, const char *key)
 {
     pthread_mutex_lock(&p->metrics.mu);
     if (kind == NP_KIND_SERVICE)
@@ -405,8 +605,24 @@ void np_proxier_notify(np_proxier *p, np_kind kind)
     pthread_mutex_lock(&p->mu);
     p->notify_seq++;
     p->dirty = true;
+    if (key)
+        np_hmap_sput(p->changed, key, p);
+    else
+        p->dirty_all = true;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
+}
+
+void np_proxier_notify(np_proxier *p, np_kind kind)
+{
+    notify(p, kind, NULL);
+}
+
+void np_proxier_notify_service(np_proxier *p, np_kind kind, const char *ns, const char *name)
+{
+    char *key = xasprintf("%s/%s", ns, name);
+    notify(p, kind, key);
+    free(key);
 }
 
 void np_proxier_stop(np_proxier *p)
@@ -427,6 +643,8 @@ void np_proxier_free(np_proxier *p)
         return;
     np_proxier_stop(p);
     np_model_free(p->applied);
+    np_incsync_free(p->inc);
+    np_hmap_free(p->changed);
     skips_free(&p->skips);
     free(p->node_ips_error);
     free(p->node_name);

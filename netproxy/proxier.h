@@ -2,11 +2,16 @@
  * with its BoundedFrequencyRunner): Services and EndpointSlices in, one
  * nftables transaction per sync out.
  *
- * Changes are only signalled (np_proxier_notify); each sync reads every
- * current object from the source, builds the model (invalid objects are
- * skipped and logged, naming the object and the field, once per new
- * problem), the rulesets of the enabled families, and hands them to the
- * dataplane in one transaction. Timing:
+ * Changes are signalled (np_proxier_notify, np_proxier_notify_service).
+ * A full sync reads every current object from the source, builds the model
+ * (invalid objects are skipped and logged, naming the object and the
+ * field, once per new problem), the rulesets of the enabled families, and
+ * hands them to the dataplane in one transaction. A partial sync, when only
+ * named Services changed, rebuilds just those (netproxy/tracker.h), updates
+ * the kept rulesets (netproxy/ruleset-inc.h) and hands the dataplane their
+ * difference (sync_delta), so that its cost follows the change, not the
+ * number of Services; a conflict between Services, a change of NodePort
+ * addresses or very many changed Services make it a rebuild. Timing:
  *   - nothing is synced before the source has its first complete view, so
  *     a restarted proxy never empties a table it is about to reconcile;
  *   - the first sync is full (the kernel's table is read back and only the
@@ -60,6 +65,12 @@ typedef struct np_source {
     /* True once the source holds a complete view (informers synced). */
     bool (*synced)(void *ud);
     void *ud;
+    /* Optional, both or neither (partial model updates need them): the
+     * Service with key "ns/name" (none or one object), and the
+     * EndpointSlices labelled as that Service's; released with release.
+     * The proxier holds both results at once. */
+    void (*get_service)(void *ud, const char *key, np_objects *out);
+    void (*slices_of)(void *ud, const char *key, np_objects *out);
 } np_source;
 
 /* Where the rules go (nftables + conntrack + rtnetlink in production). */
@@ -72,6 +83,10 @@ typedef struct np_dataplane {
     /* Deletes the conntrack entries the plan calls stale. */
     int (*conntrack)(void *ud, const np_ct_plan *plan, size_t *deleted, kn_error **err);
     void *ud;
+    /* Optional: np_nft_sync_delta's contract (a difference computed by the
+     * proxier; rulesets not taken). */
+    int (*sync_delta)(void *ud, np_ruleset *const from[2], np_ruleset *const to[2],
+                      np_sync_stats *st, kn_error **err);
 } np_dataplane;
 
 typedef struct np_proxier_opts {
@@ -95,8 +110,15 @@ np_proxier *np_proxier_new(const np_proxier_opts *opts);
 /* Starts the sync thread. */
 int np_proxier_start(np_proxier *p, kn_error **err);
 
-/* Something of kind changed: a sync is due (debounced). Any thread; cheap. */
+/* Something of kind changed: a sync is due (debounced), and it rebuilds
+ * the model from every object. Any thread; cheap. */
 void np_proxier_notify(np_proxier *p, np_kind kind);
+
+/* The Service ns/name (or one of its EndpointSlices, kind) changed: a sync
+ * is due, and with a source that has get_service and slices_of and a
+ * dataplane with sync_delta, it rebuilds only the Services named since the
+ * last sync and sends only their difference. Any thread; cheap. */
+void np_proxier_notify_service(np_proxier *p, np_kind kind, const char *ns, const char *name);
 
 /* Stops the thread (a running sync finishes first). Idempotent. */
 void np_proxier_stop(np_proxier *p);

@@ -22,6 +22,8 @@
 #define HEALTHZ_PORT 10256
 #define METRICS_PORT 10249
 /* kube-proxy's informer filters: not another proxy's, not headless */
+#define SLICE_INDEX "service"
+#define LABEL_SERVICE_NAME "kubernetes.io/service-name"
 #define PROXY_SELECTOR "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
 
 struct np_proxy {
@@ -63,11 +65,66 @@ static bool src_synced(void *ud)
     return kc_informer_has_synced(p->inf[0]) && kc_informer_has_synced(p->inf[1]);
 }
 
-/* informer handlers (ud is the proxy): every change asks for a sync */
+static void set_objects(kc_obj **objs, size_t n, np_objects *out)
+{
+    out->n = n;
+    out->v = xcalloc(n + 1, sizeof(*out->v));
+    for (size_t i = 0; i < n; i++)
+        out->v[i] = kc_obj_json(objs[i]);
+    out->priv = objs;
+}
+
+static void src_get_service(void *ud, const char *key, np_objects *out)
+{
+    np_proxy *p = ud;
+    kc_obj *o = kc_informer_get(p->inf[NP_KIND_SERVICE], key);
+    kc_obj **v = xcalloc(1, sizeof(*v));
+    v[0] = o;
+    set_objects(v, o ? 1 : 0, out);
+}
+
+static void src_slices_of(void *ud, const char *key, np_objects *out)
+{
+    np_proxy *p = ud;
+    size_t n = 0;
+    kc_obj **v = kc_informer_by_index(p->inf[NP_KIND_SLICE], SLICE_INDEX, key, &n);
+    set_objects(v, n, out);
+}
+
+/* "ns/service" of an EndpointSlice (its service-name label), or NULL. */
+static char *slice_service(const cJSON *slice)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(slice, "metadata");
+    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(meta, "namespace");
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+    const cJSON *svc = cJSON_GetObjectItemCaseSensitive(labels, LABEL_SERVICE_NAME);
+    if (!cJSON_IsString(svc))
+        return NULL;
+    return xasprintf("%s/%s", cJSON_IsString(ns) ? ns->valuestring : "default", svc->valuestring);
+}
+
+static char **slice_index(const cJSON *slice, void *ud)
+{
+    (void)ud;
+    char **v = xcalloc(2, sizeof(*v));
+    v[0] = slice_service(slice);
+    return v;
+}
+
+/* informer handlers (ud is the proxy): every change names its Service */
+static void notify_key(np_proxy *p, np_kind kind, const char *key)
+{
+    const char *slash = key ? strchr(key, '/') : NULL;
+    if (!slash)
+        return;
+    char *ns = xstrndup(key, (size_t)(slash - key));
+    np_proxier_notify_service(p->proxier, kind, ns, slash + 1);
+    free(ns);
+}
+
 static void svc_add(kc_obj *o, void *ud)
 {
-    (void)o;
-    np_proxier_notify(((np_proxy *)ud)->proxier, NP_KIND_SERVICE);
+    notify_key(ud, NP_KIND_SERVICE, kc_obj_key(o));
 }
 
 static void svc_update(kc_obj *old, kc_obj *o, void *ud)
@@ -78,13 +135,14 @@ static void svc_update(kc_obj *old, kc_obj *o, void *ud)
 
 static void slice_add(kc_obj *o, void *ud)
 {
-    (void)o;
-    np_proxier_notify(((np_proxy *)ud)->proxier, NP_KIND_SLICE);
+    char *key = slice_service(kc_obj_json(o));
+    notify_key(ud, NP_KIND_SLICE, key);
+    free(key);
 }
 
 static void slice_update(kc_obj *old, kc_obj *o, void *ud)
 {
-    (void)old;
+    slice_add(old, ud); /* its label may have moved it to another Service */
     slice_add(o, ud);
 }
 
@@ -132,6 +190,13 @@ static int dp_sync(void *ud, np_ruleset *v4, np_ruleset *v6, bool full, np_sync_
 {
     np_proxy *p = ud;
     return np_nft_sync(p->nft, v4, v6, full, st, err);
+}
+
+static int dp_sync_delta(void *ud, np_ruleset *const from[2], np_ruleset *const to[2],
+                         np_sync_stats *st, kn_error **err)
+{
+    np_proxy *p = ud;
+    return np_nft_sync_delta(p->nft, from, to, st, err);
 }
 
 static int dp_node_ips(void *ud, np_addr *out, size_t max, size_t *n, kn_error **err)
@@ -218,6 +283,7 @@ static void make_informers(np_proxy *p, const char *node)
     p->inf[NP_KIND_SLICE] = kc_informer_new(p->client, &kc_res_endpointslices, &io);
     kc_informer_handlers hs = {svc_add, svc_update, svc_add, p};
     kc_informer_add_handlers(p->inf[NP_KIND_SERVICE], &hs);
+    kc_informer_add_index(p->inf[NP_KIND_SLICE], SLICE_INDEX, slice_index, NULL);
     kc_informer_handlers he = {slice_add, slice_update, slice_add, p};
     kc_informer_add_handlers(p->inf[NP_KIND_SLICE], &he);
 }
@@ -230,8 +296,8 @@ static void make_proxier(np_proxy *p, const np_proxy_opts *o, const char *name, 
     po->ipv6 = access("/proc/sys/net/ipv6", F_OK) == 0;
     po->min_sync_period_ns = o->min_sync_period_ns;
     po->sync_period_ns = o->sync_period_ns;
-    po->source = (np_source){src_list, src_release, src_synced, p};
-    po->dataplane = (np_dataplane){dp_sync, dp_node_ips, dp_conntrack, p};
+    po->source = (np_source){src_list, src_release, src_synced, p, src_get_service, src_slices_of};
+    po->dataplane = (np_dataplane){dp_sync, dp_node_ips, dp_conntrack, p, dp_sync_delta};
     p->proxier = np_proxier_new(po);
     kn_log_kv(KN_LOG_INFO, COMPONENT, "starting", "node", name, "mode", "nftables", "ipv6",
               po->ipv6 ? "true" : "false", NULL);

@@ -88,6 +88,7 @@ static void st_put(store *s, np_kind kind, const char *sq)
 
 typedef struct call {
     bool full;
+    bool delta; /* sync_delta: elements counts the `to` side */
     int64_t at;
     size_t elements; /* in the IPv4 ruleset */
 } call;
@@ -126,6 +127,54 @@ static int pl_sync(void *ud, np_ruleset *v4, np_ruleset *v6, bool full, np_sync_
     return r;
 }
 
+static size_t count_elems(const np_ruleset *rs)
+{
+    size_t n = 0;
+    for (size_t i = 0; rs && i < rs->nsets; i++)
+        n += rs->sets[i].nelems;
+    return n;
+}
+
+static int pl_sync_delta(void *ud, np_ruleset *const from[2], np_ruleset *const to[2],
+                         np_sync_stats *st, kn_error **err)
+{
+    (void)from, (void)err;
+    plane *p = ud;
+    pthread_mutex_lock(&p->mu);
+    call c = {.delta = true, .at = kn_clock_now(&p->fc->clock), .elements = count_elems(to[0])};
+    if (p->ncalls < 64)
+        p->calls[p->ncalls++] = c;
+    st->messages = 1;
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+/* The object of kind named name (keys are "default/<name>"; a slice is
+ * found by its Service's name plus "-1"). */
+static void st_one(store *s, np_kind kind, const char *key, np_objects *out)
+{
+    pthread_mutex_lock(&s->mu);
+    out->v = xcalloc(2, sizeof(*out->v));
+    out->n = 0;
+    char *want = xasprintf("%s%s", key + strlen("default/"), kind == NP_KIND_SLICE ? "-1" : "");
+    for (cJSON *it = s->objs[kind]->child; it; it = it->next) {
+        cJSON *m = cJSON_GetObjectItem(it, "metadata");
+        if (strcmp(cJSON_GetObjectItem(m, "name")->valuestring, want) == 0)
+            out->v[out->n++] = it;
+    }
+    free(want);
+}
+
+static void st_get_service(void *ud, const char *key, np_objects *out)
+{
+    st_one(ud, NP_KIND_SERVICE, key, out);
+}
+
+static void st_slices_of(void *ud, const char *key, np_objects *out)
+{
+    st_one(ud, NP_KIND_SLICE, key, out);
+}
+
 static int pl_node_ips(void *ud, np_addr *out, size_t max, size_t *n, kn_error **err)
 {
     np_addr_parse("10.250.0.1", &out[0]);
@@ -147,6 +196,9 @@ static int pl_conntrack(void *ud, const np_ct_plan *plan, size_t *deleted, kn_er
 
 /* ---- fixture ---- */
 
+/* fx_init gives the proxier what partial syncs need when this is set */
+static bool fx_partial;
+
 typedef struct fixture {
     kn_fake_clock fc;
     store src;
@@ -158,7 +210,11 @@ static void fx_init(fixture *f, int64_t min_sync, int64_t sync_period)
 {
     memset(f, 0, sizeof(*f));
     kn_fake_clock_init(&f->fc, T0);
-    pthread_mutex_init(&f->src.mu, NULL);
+    /* the proxier holds a Service and its slices at once */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&f->src.mu, &ma);
     f->src.synced = true;
     f->src.objs[0] = cJSON_CreateArray();
     f->src.objs[1] = cJSON_CreateArray();
@@ -177,6 +233,11 @@ static void fx_init(fixture *f, int64_t min_sync, int64_t sync_period)
                          .source = {st_list, st_release, st_synced, &f->src},
                          .dataplane = {pl_sync, pl_node_ips, pl_conntrack, &f->dp}};
     np_cidr_parse("10.244.0.0/16", false, &o.cluster_cidrs[o.ncluster_cidrs++]);
+    if (fx_partial) {
+        o.source.get_service = st_get_service;
+        o.source.slices_of = st_slices_of;
+        o.dataplane.sync_delta = pl_sync_delta;
+    }
     f->p = np_proxier_new(&o);
 }
 
@@ -504,5 +565,47 @@ KT_TEST(netproxy_proxier, health_follows_syncs)
     fail_next(&f, 0);
     advance(&f, 10 * SEC); /* the next retry succeeds */
     KT_ASSERT(np_health_check(h, &last, &now));
+    fx_free(&f);
+}
+
+/* With a source that can name Services and a dataplane that takes deltas,
+ * a keyed change is a partial sync carrying only that Service's
+ * difference (and its UDP conntrack cleanup); a change without a key, and
+ * the periodic sync, rebuild everything. */
+KT_TEST(netproxy_proxier, keyed_changes_sync_partially)
+{
+    fixture f;
+    fx_partial = true;
+    fx_init(&f, SEC, 30 * SEC);
+    fx_partial = false;
+    st_put(&f.src, NP_KIND_SERVICE, SVC);
+    start(&f);
+    KT_ASSERT_EQ(ncalls(&f), 1);
+    KT_ASSERT(last_call(&f).full && !last_call(&f).delta);
+    size_t cts = f.dp.ncts;
+
+    advance(&f, 2 * SEC);
+    put_slice(&f, (int[]){11, 12}, 2);
+    np_proxier_notify_service(f.p, NP_KIND_SLICE, "default", "web");
+    idle(&f);
+    KT_ASSERT_EQ(ncalls(&f), 2);
+    call c = last_call(&f);
+    KT_ASSERT(c.delta && !c.full);
+    /* ep-2 for both ports (4), two hairpin pairs; the noep-reject keys go */
+    KT_ASSERT_EQ(c.elements, 6);
+    KT_ASSERT_EQ(f.dp.ncts, cts + 1); /* web has a UDP port */
+
+    advance(&f, 2 * SEC);
+    np_proxier_notify_service(f.p, NP_KIND_SLICE, "default", "web"); /* nothing changed */
+    idle(&f);
+    KT_ASSERT_EQ(ncalls(&f), 3);
+    KT_ASSERT(last_call(&f).delta);
+    KT_ASSERT_EQ(last_call(&f).elements, 0);
+
+    advance(&f, 2 * SEC);
+    np_proxier_notify(f.p, NP_KIND_SERVICE);
+    idle(&f);
+    KT_ASSERT_EQ(ncalls(&f), 4);
+    KT_ASSERT(!last_call(&f).delta);
     fx_free(&f);
 }
