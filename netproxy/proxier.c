@@ -10,6 +10,7 @@
 #include "lib/backoff.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "netproxy/hcserver.h"
 #include "netproxy/hmap.h"
 #include "netproxy/incsync.h"
 
@@ -53,6 +54,7 @@ struct np_proxier {
     kn_backoff backoff;
     np_model *applied; /* the model of the last successful full sync */
     np_incsync *inc;   /* or the kept state (owns the model) */
+    np_hcs *hcs;       /* healthCheckNodePort servers, or NULL */
     size_t nnode_ips;
     np_addr node_ips[NP_MAX_NODE_IPS];
     char *node_ips_error;       /* last error reading them, logged once */
@@ -370,6 +372,8 @@ static int sync_full(np_proxier *p, bool full, int64_t start, np_sync_stats *st,
     log_sync(p, &g, st, secs);
     cleanup_conntrack(p, m, full);
     keep_model(p, m, nconflicts, &cfg);
+    if (p->hcs)
+        np_hcs_sync(p->hcs, applied_model(p), p->node_name, p->node_ips, p->nnode_ips);
     return 0;
 }
 
@@ -425,6 +429,8 @@ static int sync_partial(np_proxier *p, char *const *keys, size_t n, int64_t star
     log_sync(p, &g, st, secs);
     cleanup_conntrack_partial(p, &res);
     np_inc_result_free(&res);
+    if (p->hcs)
+        np_hcs_sync(p->hcs, applied_model(p), p->node_name, p->node_ips, p->nnode_ips);
     return 0;
 }
 
@@ -578,6 +584,7 @@ np_proxier *np_proxier_new(const np_proxier_opts *opts)
     np_metrics_init(&p->metrics);
     /* kube-proxy's health timeout: twice the sync period */
     np_health_init(&p->health, p->clock, 2 * opts->sync_period_ns);
+    p->hcs = opts->health_check_servers ? np_hcs_new(&p->health) : NULL;
     return p;
 }
 
@@ -644,6 +651,7 @@ void np_proxier_free(np_proxier *p)
     np_proxier_stop(p);
     np_model_free(p->applied);
     np_incsync_free(p->inc);
+    np_hcs_free(p->hcs);
     np_hmap_free(p->changed);
     skips_free(&p->skips);
     free(p->node_ips_error);

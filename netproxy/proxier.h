@@ -98,6 +98,7 @@ typedef struct np_proxier_opts {
     int64_t min_sync_period_ns; /* 0: no batching */
     int64_t sync_period_ns;     /* > 0 */
     kn_clock *clock;            /* NULL: monotonic */
+    bool health_check_servers;  /* serve healthCheckNodePorts (netproxy/hcserver.h) */
     np_source source;
     np_dataplane dataplane;
 } np_proxier_opts;

@@ -296,6 +296,7 @@ static void make_proxier(np_proxy *p, const np_proxy_opts *o, const char *name, 
     po->ipv6 = access("/proc/sys/net/ipv6", F_OK) == 0;
     po->min_sync_period_ns = o->min_sync_period_ns;
     po->sync_period_ns = o->sync_period_ns;
+    po->health_check_servers = true;
     po->source = (np_source){src_list, src_release, src_synced, p, src_get_service, src_slices_of};
     po->dataplane = (np_dataplane){dp_sync, dp_node_ips, dp_conntrack, p, dp_sync_delta};
     p->proxier = np_proxier_new(po);
