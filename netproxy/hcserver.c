@@ -17,9 +17,9 @@ typedef struct hc_svc {
     np_hcs *owner;
     char *ns, *name;
     uint16_t port;
-    size_t count;   /* local ready endpoints, under owner->mu */
-    bool logged;    /* a failure to listen was logged */
-    bool seen;      /* scratch: still wanted by this sync */
+    size_t count; /* local ready endpoints, under owner->mu */
+    bool logged;  /* a failure to listen was logged */
+    bool seen;    /* scratch: still wanted by this sync */
     size_t nsrv;
     np_http *srv[NP_MAX_NODE_IPS];
 } hc_svc;

@@ -98,7 +98,7 @@ static int cmp_str(const void *a, const void *b)
 
 /* Logs each skip not already reported by the previous sync; keeps the list
  * (a partial sync, which sees only some objects, adds to it). (Events on
- * the objects are not written yet.) */
+ * the objects: opts.on_skip.) */
 static void report_skips(np_proxier *p, skip_list *now, bool partial)
 {
     if (now->n > 1)
@@ -107,6 +107,8 @@ static void report_skips(np_proxier *p, skip_list *now, bool partial)
         if (p->skips.n && bsearch(&now->v[i], p->skips.v, p->skips.n, sizeof(char *), cmp_str))
             continue;
         kn_log_kv(KN_LOG_WARNING, COMPONENT, "skipping invalid object", "error", now->v[i], NULL);
+        if (p->o.on_skip)
+            p->o.on_skip(p->o.on_skip_ud, now->v[i]);
         if (partial)
             on_skip_msg(&p->skips, now->v[i]);
     }

@@ -99,6 +99,11 @@ typedef struct np_proxier_opts {
     int64_t sync_period_ns;     /* > 0 */
     kn_clock *clock;            /* NULL: monotonic */
     bool health_check_servers;  /* serve healthCheckNodePorts (netproxy/hcserver.h) */
+    /* Optional: called (from the sync thread) for each object newly
+     * skipped, with the message that is also logged ("service ns/name:
+     * spec.ports[0].port: ..."); e.g. to write an Event. */
+    void (*on_skip)(void *ud, const char *msg);
+    void *on_skip_ud;
     np_source source;
     np_dataplane dataplane;
 } np_proxier_opts;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api-client/events.h"
 #include "api-client/informer.h"
 #include "api-client/kubeconfig.h"
 #include "lib/cleanup.h"
@@ -36,6 +37,7 @@ struct np_proxy {
     np_proxier *proxier;
     np_http_status status;
     np_http *healthz, *metrics;
+    kc_event_recorder *events;
 };
 
 /* ---- the source: informer caches ---- */
@@ -144,6 +146,41 @@ static void slice_update(kc_obj *old, kc_obj *o, void *ud)
 {
     slice_add(old, ud); /* its label may have moved it to another Service */
     slice_add(o, ud);
+}
+
+/* ---- skipped objects: a Warning Event on each ---- */
+
+/* The reason of a skip message ("service ns/name: ..."). */
+static const char *skip_reason(const char *msg, np_kind kind)
+{
+    if (strstr(msg, " is already used by "))
+        return "ServiceConflict";
+    return kind == NP_KIND_SERVICE ? "InvalidService" : "InvalidEndpointSlice";
+}
+
+static void record_skip(void *ud, const char *msg)
+{
+    np_proxy *p = ud;
+    char kind[32], ns[254], name[254];
+    if (!p->events || sscanf(msg, "%31s %253[^/ ]/%253[^: ]", kind, ns, name) != 3)
+        return;
+    bool svc = strcmp(kind, "service") == 0;
+    if (!svc && strcmp(kind, "endpointslice") != 0)
+        return;
+    np_kind k = svc ? NP_KIND_SERVICE : NP_KIND_SLICE;
+    char *key = xasprintf("%s/%s", ns, name);
+    kc_obj *o = kc_informer_get(p->inf[k], key);
+    free(key);
+    kc_object_ref ref = {0};
+    if (o)
+        kc_object_ref_of(kc_obj_json(o), &ref);
+    /* list items carry no kind or apiVersion */
+    ref.kind = svc ? "Service" : "EndpointSlice";
+    ref.api_version = svc ? "v1" : "discovery.k8s.io/v1";
+    ref.ns = ns;
+    ref.name = name;
+    kc_event_record(p->events, &ref, "Warning", skip_reason(msg, k), "%s", msg);
+    kc_obj_unref(o);
 }
 
 /* ---- this Node ---- */
@@ -297,6 +334,8 @@ static void make_proxier(np_proxy *p, const np_proxy_opts *o, const char *name, 
     po->min_sync_period_ns = o->min_sync_period_ns;
     po->sync_period_ns = o->sync_period_ns;
     po->health_check_servers = true;
+    po->on_skip = record_skip;
+    po->on_skip_ud = p;
     po->source = (np_source){src_list, src_release, src_synced, p, src_get_service, src_slices_of};
     po->dataplane = (np_dataplane){dp_sync, dp_node_ips, dp_conntrack, p, dp_sync_delta};
     p->proxier = np_proxier_new(po);
@@ -339,6 +378,9 @@ static int start(np_proxy *p, const np_proxy_opts *o, kn_error **err)
     if (np_nft_open(&p->nft, err) < 0 || make_client(p, o, err) < 0)
         return -1;
     cleanup_free char *name = node_name(o->hostname_override);
+    kc_event_recorder_options eo = {.component = "kube-proxy", .host = name};
+    if (kc_event_recorder_new(p->client, &eo, &p->events, err) < 0)
+        return kn_error_wrap(err, "event recorder");
     make_informers(p, name);
     make_proxier(p, o, name, &po);
     if (start_servers(p, o, err) < 0)
@@ -389,6 +431,7 @@ void np_proxy_stop(np_proxy *p)
         kc_informer_free(p->inf[k]);
     kc_informer_free(p->node_inf);
     np_proxier_free(p->proxier);
+    kc_event_recorder_free(p->events);
     kc_client_free(p->own_client);
     np_nft_close(p->nft);
     free(p);

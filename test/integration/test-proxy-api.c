@@ -762,6 +762,54 @@ KT_TEST_TIMEOUT(proxy_api, clusterip_nodeport_scale, 240)
     cluster_down(true);
 }
 
+/* ---- skipped objects ---- */
+
+/* Two Services claim the same externalIP:port (the API server allows it):
+ * the later one in namespace/name order is skipped with a log line and a
+ * Warning Event naming it and the field, and everything else stays
+ * programmed. */
+KT_TEST_TIMEOUT(proxy_api, conflicting_service_event, 240)
+{
+    char vip[32];
+    int node_port = 0;
+    cluster_up(vip, &node_port);
+    static const char A[] = "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext-a\n"
+                            "  namespace: default\nspec:\n  externalIPs: [\"192.0.2.50\"]\n"
+                            "  ports:\n  - {port: 80, targetPort: 8080}\n";
+    static const char B[] = "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext-b\n"
+                            "  namespace: default\nspec:\n  externalIPs: [\"192.0.2.50\"]\n"
+                            "  ports:\n  - {port: 80, targetPort: 8080}\n";
+    apply("ext-a", A);
+    apply("ext-b", B);
+    double end = now_s() + VIP_WAIT_S;
+    for (;;) {
+        cleanup_free char *ev =
+            kubectl(NULL, "get events -n default --field-selector involvedObject.name=ext-b -o "
+                          "jsonpath='{range .items[*]}{.type} {.reason} {.involvedObject.kind} "
+                          "{.source.component}: {.message}{\"\\n\"}{end}'");
+        if (strstr(ev, "ServiceConflict")) {
+            KT_ASSERT_CONTAINS(ev, "Warning ServiceConflict Service kube-proxy: service "
+                                   "default/ext-b: externalIP 192.0.2.50:80/tcp is already used "
+                                   "by default/ext-a");
+            break;
+        }
+        KT_ASSERT_MSG(now_s() < end, "no Event on ext-b: %s", ev);
+        usleep(200000);
+    }
+    cleanup_free char *none =
+        kubectl(NULL, "get events -n default --field-selector involvedObject.name=ext-a -o name");
+    KT_ASSERT_STREQ(none, "");
+    cleanup_free char *log = capture(NULL, "cat %s/proxy.log", T.dir);
+    KT_ASSERT_CONTAINS(log, "skipping invalid object");
+    KT_ASSERT_CONTAINS(log, "service default/ext-b: externalIP 192.0.2.50:80/tcp");
+    /* the others are untouched: web still answers, ext-a is programmed */
+    expect_pods(T.client, vip, 80, ALL, "beside the skipped Service");
+    cleanup_free char *keys =
+        capture(NULL, "ip netns exec %s nft list set ip knode-proxy noep-reject", T.node);
+    KT_ASSERT_CONTAINS(keys, "192.0.2.50 . tcp . 80");
+    cluster_down(false);
+}
+
 /* ---- UDP ---- */
 
 /* A client in c1 that keeps one UDP socket (one source port): each byte
