@@ -607,8 +607,10 @@ static np_ruleset *ctx_finish(ctx *c)
         if (s->flags & NP_SET_INTERVAL)
             merge_ranges(s, c->family);
     }
-    qsort(c->rs->sets, c->rs->nsets, sizeof(*c->rs->sets), cmp_set_q);
-    qsort(c->rs->chains, c->rs->nchains, sizeof(*c->rs->chains), cmp_chain_q);
+    if (c->rs->nsets > 1)
+        qsort(c->rs->sets, c->rs->nsets, sizeof(*c->rs->sets), cmp_set_q);
+    if (c->rs->nchains > 1)
+        qsort(c->rs->chains, c->rs->nchains, sizeof(*c->rs->chains), cmp_chain_q);
     free(c->ep.idx);
     free(c->sc.idx);
     return c->rs;
