@@ -20,6 +20,7 @@ void node_network_opts(np_proxy_opts *po, dns_daemon_config *dc, const char *clu
         .nodeport_addresses = opt_proxy.nodeport_addresses,
         .masquerade_all = opt_proxy.masquerade_all,
         .proxy_mode = opt_proxy.proxy_mode,
+        .ipvs_scheduler = opt_proxy.ipvs_scheduler,
         .min_sync_period_ns = opt_proxy.min_sync_period,
         .sync_period_ns = opt_proxy.sync_period,
         .healthz_address = opt_proxy.healthz_bind_address,

@@ -80,6 +80,8 @@ const size_t kubelet_nflags = sizeof(kubelet_flags) / sizeof(kubelet_flags[0]);
 
 const kn_flag proxy_flags[] = {
     {"proxy-mode", 0, S, &opt_proxy.proxy_mode, "nftables", "nftables or ipvs"},
+    {"ipvs-scheduler", 0, S, &opt_proxy.ipvs_scheduler, "rr",
+     "IPVS scheduler of the virtual services with --proxy-mode ipvs (rr, lc, wrr, sh, ...)"},
     {"nodeport-addresses", 0, S, &opt_proxy.nodeport_addresses, "",
      "CIDRs whose node addresses accept NodePorts (default: the default route's interface)"},
     {"masquerade-all", 0, B, &opt_proxy.masquerade_all, "false", "SNAT all Service traffic"},

@@ -46,6 +46,7 @@ typedef struct kubelet_options {
 
 typedef struct proxy_options {
     const char *proxy_mode;
+    const char *ipvs_scheduler;
     const char *nodeport_addresses;
     bool masquerade_all;
     int64_t min_sync_period;

@@ -23,6 +23,7 @@ static void fill_opts(np_proxy_opts *o, const char *kubeconfig)
         .nodeport_addresses = opt_proxy.nodeport_addresses,
         .masquerade_all = opt_proxy.masquerade_all,
         .proxy_mode = opt_proxy.proxy_mode,
+        .ipvs_scheduler = opt_proxy.ipvs_scheduler,
         .min_sync_period_ns = opt_proxy.min_sync_period,
         .sync_period_ns = opt_proxy.sync_period,
         .healthz_address = opt_proxy.healthz_bind_address,
@@ -37,7 +38,7 @@ static int cleanup(void)
         KN_ERR(COMPONENT, "cleanup: %s", kn_error_msg(err));
         return 1;
     }
-    KN_INFO(COMPONENT, "deleted the knode-proxy tables");
+    KN_INFO(COMPONENT, "deleted the knode-proxy tables and the ipvs mode's state");
     return 0;
 }
 
@@ -70,14 +71,16 @@ int cmd_proxy(int argc, char **argv)
     static const kn_flag extra[] = {
         {"kubeconfig", 0, KN_FLAG_STRING, &kubeconfig, "", "kubeconfig file of the API server"},
         {"cleanup", 0, KN_FLAG_BOOL, &do_cleanup, "false",
-         "delete the knode-proxy nftables tables and exit"},
+         "delete the knode-proxy nftables tables, the IPVS virtual services, kube-ipvs0 and "
+         "the knode-ipvs tables, and exit"},
     };
     size_t n;
     cleanup_free kn_flag *f = options_merge(&n, extra, 2, proxy_flags, proxy_nflags, NULL);
     kn_flagset fs = {
         .command = "knode proxy",
         .usage = "Run the Service proxy alone: Services and EndpointSlices from the API\n"
-                 "server, programmed into nftables (tables ip/ip6 knode-proxy).",
+                 "server, programmed into nftables (tables ip/ip6 knode-proxy), or with\n"
+                 "--proxy-mode ipvs into IPVS (kube-ipvs0, tables ip/ip6 knode-ipvs).",
         .flags = f,
         .nflags = n,
     };

@@ -356,12 +356,14 @@ static int sync_full(np_proxier *p, bool full, int64_t start, np_sync_stats *st,
     refresh_node_ips(p);
     np_config cfg;
     make_config(p, &cfg);
-    np_ruleset *v4 = p->o.ipv4 ? np_ruleset_build(m, &cfg, AF_INET) : NULL;
-    np_ruleset *v6 = p->o.ipv6 ? np_ruleset_build(m, &cfg, AF_INET6) : NULL;
+    bool rules = !p->o.dataplane.sync_model;
+    np_ruleset *v4 = rules && p->o.ipv4 ? np_ruleset_build(m, &cfg, AF_INET) : NULL;
+    np_ruleset *v6 = rules && p->o.ipv6 ? np_ruleset_build(m, &cfg, AF_INET6) : NULL;
     count_ruleset(v4, &g);
     count_ruleset(v6, &g);
     memset(st, 0, sizeof(*st));
-    int r = p->o.dataplane.sync(p->o.dataplane.ud, v4, v6, full, st, err);
+    int r = rules ? p->o.dataplane.sync(p->o.dataplane.ud, v4, v6, full, st, err)
+                  : p->o.dataplane.sync_model(p->o.dataplane.ud, m, &cfg, full, st, err);
     double secs = (double)(kn_time_monotonic_ns() - t0) / 1e9;
     g.batch_messages = st->messages;
     np_metrics_sync(&p->metrics, secs, full, r >= 0, &g);

@@ -16,6 +16,7 @@
 #include "lib/xalloc.h"
 #include "netproxy/conntrack.h"
 #include "netproxy/http.h"
+#include "netproxy/ipvs.h"
 #include "netproxy/nft.h"
 #include "netproxy/nodeaddr.h"
 
@@ -32,6 +33,8 @@ struct np_proxy {
     kc_informer *inf[2];   /* [NP_KIND_SERVICE], [NP_KIND_SLICE] */
     kc_informer *node_inf; /* this Node only */
     np_nft *nft;
+    np_ipvs *ipvs; /* --proxy-mode ipvs: instead of nft */
+    bool ipv4, ipv6;
     size_t nnp_cidrs;
     np_cidr np_cidrs[NP_MAX_NODE_IPS];
     np_proxier *proxier;
@@ -236,6 +239,13 @@ static int dp_sync_delta(void *ud, np_ruleset *const from[2], np_ruleset *const 
     return np_nft_sync_delta(p->nft, from, to, st, err);
 }
 
+static int dp_sync_model(void *ud, const np_model *m, const np_config *cfg, bool full,
+                         np_sync_stats *st, kn_error **err)
+{
+    np_proxy *p = ud;
+    return np_ipvs_sync(p->ipvs, m, cfg, p->ipv4, p->ipv6, full, st, err);
+}
+
 static int dp_node_ips(void *ud, np_addr *out, size_t max, size_t *n, kn_error **err)
 {
     np_proxy *p = ud;
@@ -252,13 +262,11 @@ static int dp_conntrack(void *ud, const np_ct_plan *plan, size_t *deleted, kn_er
 
 static int check_mode(const char *mode, kn_error **err)
 {
-    if (!mode || !*mode || strcmp(mode, "nftables") == 0)
+    if (!mode || !*mode || strcmp(mode, "nftables") == 0 || strcmp(mode, "ipvs") == 0)
         return 0;
-    if (strcmp(mode, "ipvs") == 0)
-        return kn_error_set(err, KN_ENOTSUP,
-                            "--proxy-mode ipvs is not built yet in knode (use nftables)");
     return kn_error_set(err, KN_ENOTSUP,
-                        "--proxy-mode \"%s\" is not supported (knode implements nftables)", mode);
+                        "--proxy-mode \"%s\" is not supported (knode implements nftables and ipvs)",
+                        mode);
 }
 
 static char *node_name(const char *override)
@@ -325,6 +333,24 @@ static void make_informers(np_proxy *p, const char *node)
     kc_informer_add_handlers(p->inf[NP_KIND_SLICE], &he);
 }
 
+static const char *mode_name(const np_proxy *p)
+{
+    return p->ipvs ? "ipvs" : "nftables";
+}
+
+/* nftables, or IPVS (the nftables mode's tables, left by an earlier run,
+ * are deleted then: their DNAT would take the traffic first). */
+static int open_dataplane(np_proxy *p, const np_proxy_opts *o, kn_error **err)
+{
+    if (np_nft_open(&p->nft, err) < 0)
+        return -1;
+    if (!o->proxy_mode || strcmp(o->proxy_mode, "ipvs") != 0)
+        return 0;
+    if (np_ipvs_open(o->ipvs_scheduler, &p->ipvs, err) < 0)
+        return -1;
+    return np_nft_delete_tables(p->nft, err);
+}
+
 static void make_proxier(np_proxy *p, const np_proxy_opts *o, const char *name, np_proxier_opts *po)
 {
     po->node_name = name;
@@ -336,17 +362,29 @@ static void make_proxier(np_proxy *p, const np_proxy_opts *o, const char *name, 
     po->health_check_servers = true;
     po->on_skip = record_skip;
     po->on_skip_ud = p;
-    po->source = (np_source){src_list, src_release, src_synced, p, src_get_service, src_slices_of};
-    po->dataplane = (np_dataplane){dp_sync, dp_node_ips, dp_conntrack, p, dp_sync_delta};
+    po->source = (np_source){.list = src_list,
+                             .release = src_release,
+                             .synced = src_synced,
+                             .ud = p,
+                             .get_service = src_get_service,
+                             .slices_of = src_slices_of};
+    po->dataplane = (np_dataplane){.sync = dp_sync,
+                                   .node_ips = dp_node_ips,
+                                   .conntrack = dp_conntrack,
+                                   .ud = p,
+                                   .sync_delta = p->ipvs ? NULL : dp_sync_delta,
+                                   .sync_model = p->ipvs ? dp_sync_model : NULL};
+    p->ipv4 = po->ipv4;
+    p->ipv6 = po->ipv6;
     p->proxier = np_proxier_new(po);
-    kn_log_kv(KN_LOG_INFO, COMPONENT, "starting", "node", name, "mode", "nftables", "ipv6",
+    kn_log_kv(KN_LOG_INFO, COMPONENT, "starting", "node", name, "mode", mode_name(p), "ipv6",
               po->ipv6 ? "true" : "false", NULL);
 }
 
 static int start_servers(np_proxy *p, const np_proxy_opts *o, kn_error **err)
 {
-    p->status =
-        (np_http_status){np_proxier_health(p->proxier), np_proxier_metrics(p->proxier), "nftables"};
+    p->status = (np_http_status){np_proxier_health(p->proxier), np_proxier_metrics(p->proxier),
+                                 mode_name(p)};
     if (o->healthz_address && *o->healthz_address &&
         np_http_start(o->healthz_address, HEALTHZ_PORT, np_http_healthz_routes, &p->status,
                       &p->healthz, err) < 0)
@@ -375,7 +413,7 @@ static int start(np_proxy *p, const np_proxy_opts *o, kn_error **err)
     np_proxier_opts po = {0};
     if (check_opts(o, p, &po, err) < 0)
         return -1;
-    if (np_nft_open(&p->nft, err) < 0 || make_client(p, o, err) < 0)
+    if (open_dataplane(p, o, err) < 0 || make_client(p, o, err) < 0)
         return -1;
     cleanup_free char *name = node_name(o->hostname_override);
     kc_event_recorder_options eo = {.component = "kube-proxy", .host = name};
@@ -434,6 +472,7 @@ void np_proxy_stop(np_proxy *p)
     kc_event_recorder_free(p->events);
     kc_client_free(p->own_client);
     np_nft_close(p->nft);
+    np_ipvs_close(p->ipvs);
     free(p);
 }
 
@@ -444,5 +483,5 @@ int np_proxy_cleanup(kn_error **err)
         return -1;
     int r = np_nft_delete_tables(n, err);
     np_nft_close(n);
-    return r;
+    return r < 0 ? r : np_ipvs_cleanup(err);
 }

@@ -25,7 +25,8 @@ typedef struct np_proxy_opts {
     const char *cluster_cidr;       /* comma-separated pod CIDRs, or NULL/"" */
     const char *nodeport_addresses; /* comma-separated CIDRs, or NULL/"" (default route) */
     bool masquerade_all;
-    const char *proxy_mode;      /* "nftables" (NULL/"" too); "ipvs" is not built yet */
+    const char *proxy_mode;      /* "nftables" (NULL/"" too) or "ipvs" (netproxy/ipvs.h) */
+    const char *ipvs_scheduler;  /* --ipvs-scheduler; NULL/"": "rr" */
     int64_t min_sync_period_ns;  /* >= 0 */
     int64_t sync_period_ns;      /* > 0 */
     const char *healthz_address; /* NULL/"": no healthz server */
@@ -35,8 +36,9 @@ typedef struct np_proxy_opts {
 typedef struct np_proxy np_proxy;
 
 /* Checks the options, connects, starts the informers, the sync loop and the
- * servers. Errors: KN_EINVAL (a flag), KN_ENOTSUP (--proxy-mode ipvs or
- * another mode), KN_EIO (nftables, a server's address), kubeconfig errors. */
+ * servers. Errors: KN_EINVAL (a flag), KN_ENOTSUP (an unknown mode, or
+ * ipvs on a kernel without IPVS), KN_EIO (nftables, IPVS, a server's
+ * address), kubeconfig errors. */
 int np_proxy_start(const np_proxy_opts *o, np_proxy **out, kn_error **err);
 
 /* The sync loop (owned by the proxy). */
@@ -54,7 +56,9 @@ void np_proxy_stop(np_proxy *p);
  * not being deleted and without the ToBeDeletedByClusterAutoscaler taint. */
 bool np_node_eligible(const cJSON *node);
 
-/* Deletes the knode-proxy tables (kube-proxy --cleanup). */
+/* Deletes the knode-proxy tables and what the ipvs mode leaves: every
+ * IPVS virtual service, kube-ipvs0, the knode-ipvs tables (kube-proxy
+ * --cleanup). */
 int np_proxy_cleanup(kn_error **err);
 
 #endif
