@@ -135,7 +135,7 @@ static bool has_cidr(const np_config *cfg, int family)
 static void put_mark_chain(render *r, const np_config *cfg, uint32_t mark)
 {
     const char *f = r->fam, *svc = "daddr . meta l4proto . th dport";
-    kn_buf_appendf(r->b, "\tchain mark {\n");
+    kn_buf_appendf(r->b, "\tchain svc-mark {\n");
     if (cfg->masquerade_all)
         kn_buf_appendf(r->b, "\t\t%s %s @cluster-keys", f, svc);
     else if (has_cidr(cfg, r->family))
@@ -154,9 +154,9 @@ static void put_chains(render *r, const np_config *cfg)
     put_mark_chain(r, cfg, mark);
     kn_buf_appendf(r->b,
                    "\tchain prerouting {\n\t\ttype nat hook prerouting priority -100; policy "
-                   "accept;\n\t\tjump mark\n\t}\n"
+                   "accept;\n\t\tjump svc-mark\n\t}\n"
                    "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
-                   "\t\tjump mark\n\t}\n");
+                   "\t\tjump svc-mark\n\t}\n");
     kn_buf_appendf(r->b,
                    "\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n"
                    "\t\t%s %s @fw-keys %s %s . %s saddr != @fw-allow drop\n"
