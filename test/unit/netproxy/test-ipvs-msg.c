@@ -335,7 +335,7 @@ static struct nl_msg *key_with_addr(int addr_len)
     struct nl_msg *msg = nlmsg_alloc();
     genlmsg_put(msg, 1, 7, FAMILY, 0, 0, IPVS_CMD_DEL_SERVICE, IPVS_GENL_VERSION);
     struct nlattr *n = nla_nest_start(msg, IPVS_CMD_ATTR_SERVICE);
-    uint8_t addr[16] = {10, 96, 0, 1};
+    uint8_t addr[32] = {10, 96, 0, 1};
     nla_put_u16(msg, IPVS_SVC_ATTR_AF, AF_INET);
     nla_put_u16(msg, IPVS_SVC_ATTR_PROTOCOL, IPPROTO_UDP);
     nla_put(msg, IPVS_SVC_ATTR_ADDR, addr_len, addr);
