@@ -58,12 +58,19 @@ static int rtnl_talk(rtnl *r, struct nlmsghdr *req, mnl_cb_t cb, void *data)
     }
 }
 
+/* A request header of type with NLM_F_REQUEST and flags, in buf. */
+static struct nlmsghdr *put_request(char *buf, int type, int flags)
+{
+    struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+    h->nlmsg_type = (uint16_t)type;
+    h->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
+    return h;
+}
+
 static int create_dummy(rtnl *r, const char *name)
 {
     char buf[512];
-    struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
-    h->nlmsg_type = RTM_NEWLINK;
-    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    struct nlmsghdr *h = put_request(buf, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
     ifi->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(h, IFLA_IFNAME, name);
@@ -136,9 +143,7 @@ static int addr_cb(const struct nlmsghdr *h, void *data)
 static int list_addrs(rtnl *r, addr_list *l)
 {
     char buf[256];
-    struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
-    h->nlmsg_type = RTM_GETADDR;
-    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    struct nlmsghdr *h = put_request(buf, RTM_GETADDR, NLM_F_DUMP);
     struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
     ifa->ifa_family = AF_UNSPEC;
     return rtnl_talk(r, h, addr_cb, l);
@@ -148,11 +153,8 @@ static int list_addrs(rtnl *r, addr_list *l)
 static int change_addr(rtnl *r, int type, int ifindex, const np_addr *a, uint8_t prefix)
 {
     char buf[256];
-    struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
-    h->nlmsg_type = (uint16_t)type;
-    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-    if (type == RTM_NEWADDR)
-        h->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
+    struct nlmsghdr *h =
+        put_request(buf, type, NLM_F_ACK | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0));
     struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
     ifa->ifa_family = (uint8_t)a->family;
     ifa->ifa_prefixlen = prefix;
@@ -246,9 +248,7 @@ int np_ipvs_link_delete(const char *name, kn_error **err)
     if (rtnl_open(&r, err) < 0)
         return -1;
     char buf[256];
-    struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
-    h->nlmsg_type = RTM_DELLINK;
-    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    struct nlmsghdr *h = put_request(buf, RTM_DELLINK, NLM_F_ACK);
     struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
     ifi->ifi_family = AF_UNSPEC;
     ifi->ifi_index = ifindex;

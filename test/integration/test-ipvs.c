@@ -29,41 +29,45 @@
 
 #include "lib/xalloc.h"
 #include "netproxy/ipvs.h"
+#include "test/harness/testbed.h"
 #include "test/runner/kt.h"
 
 static char NODE[48], P1[48], P2[48], C1[48];
 static pid_t servers[2];
+
+/* A shell command in the caller's namespaces (commands name their netns);
+ * returns its exit status, or with out its output too (caller frees). */
+static int vsh(char **out, const char *fmt, va_list ap)
+{
+    char *cmd = xvasprintf(fmt, ap);
+    kn_error *err = NULL;
+    int rc = tb_sh(NULL, cmd, 30, out, &err);
+    if (rc != 0)
+        fprintf(stderr, "command failed (%d): %s %s\n", rc, cmd, rc < 0 ? kn_error_msg(err) : "");
+    kn_error_free(&err);
+    free(cmd);
+    return rc;
+}
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *cmd = xvasprintf(fmt, ap);
+    int rc = vsh(NULL, fmt, ap);
     va_end(ap);
-    int st = system(cmd);
-    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    if (rc != 0)
-        fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-    free(cmd);
     return rc;
 }
 
 static char *output_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *output_of(const char *fmt, ...)
 {
+    char *out = NULL;
     va_list ap;
     va_start(ap, fmt);
-    char *cmd = xvasprintf(fmt, ap);
+    vsh(&out, fmt, ap);
     va_end(ap);
-    FILE *p = popen(cmd, "r");
-    free(cmd);
-    KT_ASSERT(p);
-    char *buf = xcalloc(1, 65536);
-    size_t n = fread(buf, 1, 65535, p);
-    buf[n] = '\0';
-    pclose(p);
-    return buf;
+    return out ? out : xstrdup("");
 }
 
 static void names(const char *tag)
