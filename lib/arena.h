@@ -15,7 +15,10 @@ typedef struct kn_arena {
     size_t used, cap;     /* within head */
 } kn_arena;
 
-#define KN_ARENA_INIT {0}
+#define KN_ARENA_INIT                                                                              \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* n bytes aligned for any type, owned by the arena. */
 void *kn_arena_alloc(kn_arena *a, size_t n);

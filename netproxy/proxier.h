@@ -86,7 +86,7 @@ typedef struct np_dataplane {
     /* Optional: np_nft_sync_delta's contract (a difference computed by the
      * proxier; rulesets not taken). */
     int (*sync_delta)(void *ud, np_ruleset *const from[2], np_ruleset *const to[2],
-                       np_sync_stats *st, kn_error **err);
+                      np_sync_stats *st, kn_error **err);
     /* Optional, instead of sync: a backend that takes the model itself
      * (--proxy-mode ipvs, netproxy/ipvs.h); no rulesets are built. */
     int (*sync_model)(void *ud, const np_model *m, const np_config *cfg, bool full,
