@@ -781,6 +781,8 @@ bool kl_parse_rfc3339(const char *s, int64_t *ns)
     tm.tm_min = mi;
     tm.tm_sec = sec;
     int64_t t = (int64_t)timegm(&tm) - off;
+    if (t >= INT64_MAX / 1000000000 || t <= INT64_MIN / 1000000000)
+        return false; /* beyond 2262: not representable in ns */
     *ns = t * 1000000000 + frac;
     return true;
 }
