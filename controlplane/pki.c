@@ -413,6 +413,8 @@ int kn_pki_ensure(const kn_pki_opts *o, kn_error **err)
         return kn_error_errno(err, errno, "create data dir %s", o->data_dir);
     cleanup_free char *admin_crt = path_in(o->data_dir, "admin.crt");
     cleanup_free char *admin_key = path_in(o->data_dir, "admin.key");
+    cleanup_free char *kc_crt = path_in(o->data_dir, "apiserver-kubelet-client.crt");
+    cleanup_free char *kc_key = path_in(o->data_dir, "apiserver-kubelet-client.key");
     static const char *const masters[] = {"system:masters", NULL};
     int r = ensure_ca(o->data_dir, err);
     if (r == 0)
@@ -420,6 +422,9 @@ int kn_pki_ensure(const kn_pki_opts *o, kn_error **err)
     if (r == 0 && !(exists(admin_crt) && exists(admin_key)))
         r = kn_pki_issue_client(o->data_dir, "kubernetes-admin", masters, admin_crt, admin_key,
                                 err);
+    if (r == 0 && !(exists(kc_crt) && exists(kc_key)))
+        r = kn_pki_issue_client(o->data_dir, "kube-apiserver-kubelet-client", masters, kc_crt,
+                                kc_key, err);
     if (r == 0)
         r = ensure_sa_key(o->data_dir, err);
     if (r == 0)
@@ -487,5 +492,33 @@ int kn_pki_sign_client_csr(const char *data_dir, const char *csr_pem, int days, 
     free_ca(&ca);
     EVP_PKEY_free(pub);
     X509_REQ_free(req);
+    return r;
+}
+
+int kn_pki_self_signed_serving(const char *cn, const char *const *dns_sans,
+                               const char *const *ip_sans, const char *cert_path,
+                               const char *key_path, kn_error **err)
+{
+    kn_buf sans;
+    kn_buf_init(&sans);
+    for (size_t i = 0; dns_sans && dns_sans[i]; i++)
+        kn_buf_appendf(&sans, "%sDNS:%s", sans.len ? "," : "", dns_sans[i]);
+    for (size_t i = 0; ip_sans && ip_sans[i]; i++)
+        kn_buf_appendf(&sans, "%sIP:%s", sans.len ? "," : "", ip_sans[i]);
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509_NAME *name = make_name(cn, NULL);
+    cert_spec spec = {name,         k,
+                      NULL,         k,
+                      CERT_DAYS,    "critical,digitalSignature,keyEncipherment",
+                      "serverAuth", sans.len ? sans.data : NULL,
+                      false};
+    X509 *c = k ? make_cert(&spec, err) : NULL;
+    int r = c ? write_key(key_path, k, err) : (k ? -KN_EINTERNAL : ssl_error(err, "generate key"));
+    if (r == 0)
+        r = write_cert(cert_path, c, err);
+    X509_free(c);
+    X509_NAME_free(name);
+    EVP_PKEY_free(k);
+    kn_buf_free(&sans);
     return r;
 }

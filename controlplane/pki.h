@@ -6,6 +6,9 @@
  *                              kubernetes, kubernetes.default, kubernetes.default.svc,
  *                              kubernetes.default.svc.<domain>, the first Service IP
  *   admin.crt, admin.key       client cert CN=kubernetes-admin, O=system:masters
+ *   apiserver-kubelet-client.crt, .key
+ *                              the API server's client cert towards kubelets (logs):
+ *                              CN=kube-apiserver-kubelet-client, O=system:masters
  *   sa.key, sa.pub             service-account token signing key (RSA 2048, RS256)
  *   admin.kubeconfig (0600)    server URL + CA + admin cert, embedded
  * Keys are written 0600. A serving cert whose SANs no longer cover what is
@@ -43,5 +46,13 @@ int kn_pki_sign_client_csr(const char *data_dir, const char *csr_pem, int days, 
  * key_path (0600). */
 int kn_pki_issue_client(const char *data_dir, const char *cn, const char *const *orgs,
                         const char *cert_path, const char *key_path, kn_error **err);
+
+/* Writes a new key (ECDSA P-256) and a self-signed serving certificate
+ * (serverAuth, 1 year, subject CN=cn, SANs from the NULL-terminated lists,
+ * either may be NULL) to cert_path and key_path (0600), as upstream kubelet
+ * makes for itself when given no --tls-cert-file. */
+int kn_pki_self_signed_serving(const char *cn, const char *const *dns_sans,
+                               const char *const *ip_sans, const char *cert_path,
+                               const char *key_path, kn_error **err);
 
 #endif

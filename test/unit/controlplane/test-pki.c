@@ -136,3 +136,36 @@ KT_TEST(pki, signs_node_csr)
     kn_error_free(&err);
     free(path), free(pem), free(csr), free(cmd), free(dir);
 }
+
+KT_TEST(pki, kubelet_client_and_self_signed_serving)
+{
+    char *dir = xasprintf("%s/data", kt_tmpdir());
+    ensure(dir, NULL);
+    KT_ASSERT_EQ(mode_of(dir, "apiserver-kubelet-client.key"), 0600);
+    KT_ASSERT_EQ(
+        sh("cd %s && openssl verify -CAfile ca.crt apiserver-kubelet-client.crt >/dev/null", dir),
+        0);
+    char *cmd = xasprintf("openssl x509 -in %s/apiserver-kubelet-client.crt -noout -subject", dir);
+    char *subj = sh_out(cmd);
+    KT_ASSERT_CONTAINS(subj, "O = system:masters");
+    KT_ASSERT_CONTAINS(subj, "CN = kube-apiserver-kubelet-client");
+    free(subj);
+    free(cmd);
+    static const char *const dns[] = {"node-a", NULL};
+    static const char *const ips[] = {"10.250.0.1", NULL};
+    char *crt = xasprintf("%s/kubelet.crt", dir), *key = xasprintf("%s/kubelet.key", dir);
+    kn_error *err = NULL;
+    KT_ASSERT_OK(kn_pki_self_signed_serving("node-a", dns, ips, crt, key, &err), err);
+    KT_ASSERT_EQ(mode_of(dir, "kubelet.key"), 0600);
+    KT_ASSERT_EQ(sh("cd %s && openssl verify -CAfile kubelet.crt kubelet.crt >/dev/null", dir), 0);
+    cmd = xasprintf("openssl x509 -in %s -noout -ext subjectAltName,extendedKeyUsage", crt);
+    char *san = sh_out(cmd);
+    KT_ASSERT_CONTAINS(san, "DNS:node-a");
+    KT_ASSERT_CONTAINS(san, "IP Address:10.250.0.1");
+    KT_ASSERT_CONTAINS(san, "TLS Web Server Authentication");
+    free(san);
+    free(cmd);
+    free(crt);
+    free(key);
+    free(dir);
+}
