@@ -19,6 +19,7 @@
 #include "cmd/options.h"
 #include "kubelet/agent.h"
 #include "kubelet/config.h"
+#include "lib/quantity.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -81,6 +82,7 @@ static void tune_kernel(void)
 
 struct node_handle {
     char *name, *ips, *dns, *kubeconfig;
+    char *cluster_ca; /* the kubeconfig's CA (PEM): the default client CA */
     const char *dns_v[MAX_DNS + 1];
     kl_node_config nc;
     kc_client *client;
@@ -151,19 +153,35 @@ static int bootstrap(node_handle *h, const node_run_opts *o, kn_error **err)
     return 0;
 }
 
-static int make_client(const char *kubeconfig, kc_client **out, kn_error **err)
+static int make_client(node_handle *h, kc_client **out, kn_error **err)
 {
     cleanup_kc_config kc_config *kc = NULL;
+    const char *kubeconfig = h->kubeconfig;
     if (kc_config_load(kubeconfig && *kubeconfig ? kubeconfig : NULL, NULL, &kc, err) < 0)
         return kn_error_wrap(err, "kubeconfig");
+    if (kc->ca.len)
+        h->cluster_ca = xstrndup((const char *)kc->ca.data, kc->ca.len);
     /* the informers, the node status loop and the status manager retry on
      * their own (and stop promptly, which in-client retry waits do not) */
     kc_client_options co = {.max_retries = -1};
     return kc_client_new(kc, &co, out, err);
 }
 
+/* --container-log-max-size in bytes. */
+static int log_max_size(int64_t *out, kn_error **err)
+{
+    kn_quantity q;
+    if (kn_quantity_parse(opt_kubelet.container_log_max_size, &q, err) < 0 ||
+        kn_quantity_scaled_value(&q, 0, out, err) < 0)
+        return kn_error_wrap(err, "--container-log-max-size");
+    return 0;
+}
+
 static int start_agent(node_handle *h, const node_run_opts *o, kn_error **err)
 {
+    int64_t max_size = 0;
+    if (log_max_size(&max_size, err) < 0)
+        return -1;
     kl_agent_opts ao = {.client = h->client,
                         .node = &h->nc,
                         .runtime_endpoint = o->runtime_endpoint
@@ -182,7 +200,16 @@ static int start_agent(node_handle *h, const node_run_opts *o, kn_error **err)
                         .cni_data_dir = o->cni_data_dir,
                         .proxy = o->proxy,
                         .dns = o->dns,
-                        .node_status_period_ns = node_status_update_frequency};
+                        .node_status_period_ns = node_status_update_frequency,
+                        .server = {.address = opt_kubelet.address,
+                                   .port = (int)opt_kubelet.port,
+                                   .tls_cert_file = opt_kubelet.tls_cert_file,
+                                   .tls_key_file = opt_kubelet.tls_private_key_file,
+                                   .client_ca_file = opt_kubelet.client_ca_file,
+                                   .client_ca_pem = h->cluster_ca},
+                        .logs = {.max_size = max_size,
+                                 .max_files = (int)opt_kubelet.container_log_max_files,
+                                 .period_ns = opt_kubelet.container_log_monitor_interval}};
     return kl_agent_start(&ao, &h->agent, err);
 }
 
@@ -194,7 +221,7 @@ int node_start(const node_run_opts *o, node_handle **out, kn_error **err)
     fill_node_config(h);
     h->kubeconfig = xstrdup(o->kubeconfig ? o->kubeconfig : opt_kubelet.kubeconfig);
     if (make_root_dir(opt_kubelet.root_dir, err) < 0 || bootstrap(h, o, err) < 0 ||
-        make_client(h->kubeconfig, &h->client, err) < 0 || start_agent(h, o, err) < 0) {
+        make_client(h, &h->client, err) < 0 || start_agent(h, o, err) < 0) {
         node_stop(h);
         return -1;
     }
@@ -213,6 +240,7 @@ void node_stop(node_handle *h)
     free(h->ips);
     free(h->dns);
     free(h->kubeconfig);
+    free(h->cluster_ca);
     free(h);
 }
 

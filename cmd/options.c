@@ -75,6 +75,20 @@ const kn_flag kubelet_flags[] = {
     {"tune-kernel-settings", 0, B, &opt_kubelet.tune_kernel, "false",
      "set vm.overcommit_memory=1 and kernel.panic* as upstream kubelet does (off: host-wide "
      "settings are left alone)"},
+    {"address", 0, S, &opt_kubelet.address, "0.0.0.0",
+     "IP address the kubelet serves on (port --port: logs for the API server)"},
+    {"port", 0, I, &opt_kubelet.port, "10250", "HTTPS port of the kubelet"},
+    {"tls-cert-file", 0, S, &opt_kubelet.tls_cert_file, "",
+     "serving certificate of the kubelet (default: self-signed under <root-dir>/pki)"},
+    {"tls-private-key-file", 0, S, &opt_kubelet.tls_private_key_file, "", "key of --tls-cert-file"},
+    {"client-ca-file", 0, S, &opt_kubelet.client_ca_file, "",
+     "CA bundle that verifies client certificates (default: the kubeconfig's cluster CA)"},
+    {"container-log-max-size", 0, S, &opt_kubelet.container_log_max_size, "10Mi",
+     "size at which a container's log is rotated"},
+    {"container-log-max-files", 0, I, &opt_kubelet.container_log_max_files, "5",
+     "log files kept per container (at least 2)"},
+    {"container-log-monitor-interval", 0, D, &opt_kubelet.container_log_monitor_interval, "10s",
+     "how often container logs are checked for rotation"},
 };
 const size_t kubelet_nflags = sizeof(kubelet_flags) / sizeof(kubelet_flags[0]);
 

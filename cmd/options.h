@@ -42,6 +42,14 @@ typedef struct kubelet_options {
     const char *system_reserved;
     bool manage_cni;
     bool tune_kernel;
+    const char *address;
+    long long port;
+    const char *tls_cert_file;
+    const char *tls_private_key_file;
+    const char *client_ca_file;
+    const char *container_log_max_size;
+    long long container_log_max_files;
+    int64_t container_log_monitor_interval;
 } kubelet_options;
 
 typedef struct proxy_options {

@@ -53,6 +53,10 @@ void api_update(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
 void api_patch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
 void api_delete(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
 
+/* GET pods/{name}/log (podlog.c): pod is the loaded object. */
+void api_pod_log(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp,
+                 const cJSON *pod);
+
 /* Watches (watch.c). */
 void api_watch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
 

@@ -24,6 +24,8 @@ struct kl_agent {
     kl_api_source *source;
     kl_static_pods *statics;
     kl_node *node;
+    kl_server *server;
+    kl_logrotate *rotate;
     np_proxy *proxy;
     dns_daemon *dns;
 };
@@ -74,6 +76,13 @@ static int start_kubelet(kl_agent *a, kn_error **err)
                           .sources = statics ? with_file : api_only};
     if (kl_kubelet_new(&ko, &a->kubelet, err) < 0 || kl_kubelet_start(a->kubelet, err) < 0)
         return kn_error_wrap(err, "kubelet");
+    kl_server_opts sv = a->o.server;
+    sv.kubelet = a->kubelet;
+    sv.node = a->o.node;
+    kl_logrotate_opts lr = a->o.logs;
+    lr.conn = kl_kubelet_runtime(a->kubelet);
+    if (kl_server_start(&sv, &a->server, err) < 0 || kl_logrotate_start(&lr, &a->rotate, err) < 0)
+        return -1;
     kl_api_source_opts so = {.factory = a->factory,
                              .node_name = a->o.node->node_name,
                              .sink = kl_kubelet_sink(a->kubelet),
@@ -103,6 +112,7 @@ static int start_node(kl_agent *a, kn_error **err)
                        .kube_reserved = a->o.kube_reserved,
                        .system_reserved = a->o.system_reserved,
                        .status_period_ns = a->o.node_status_period_ns,
+                       .kubelet_port = a->o.server.port,
                        .assign_pod_cidr = a->o.assign_pod_cidr,
                        .on_pod_cidr = on_pod_cidr,
                        .pod_cidr_arg = a};
@@ -159,6 +169,8 @@ void kl_agent_stop(kl_agent *a)
         np_proxy_stop(a->proxy);
     dns_daemon_free(a->dns);
     kl_node_stop(a->node);
+    kl_server_stop(a->server); /* its log streams ask the kubelet's runtime */
+    kl_logrotate_stop(a->rotate);
     kl_kubelet_free(a->kubelet);
     kl_status_manager_free(a->status);
     free(a);

@@ -13,6 +13,8 @@
 #include "api-client/rest.h"
 #include "dns/daemon.h"
 #include "kubelet/config.h"
+#include "kubelet/logrotate.h"
+#include "kubelet/server.h"
 #include "lib/error.h"
 #include "netproxy/proxy.h"
 
@@ -31,6 +33,8 @@ typedef struct kl_agent_opts {
     const np_proxy_opts *proxy;    /* NULL: no Service proxy */
     const dns_daemon_config *dns;  /* NULL: no cluster DNS */
     int64_t node_status_period_ns; /* 0: 10 s */
+    kl_server_opts server;         /* the :10250 server (kubelet and node set here) */
+    kl_logrotate_opts logs;        /* log rotation (conn set here) */
 } kl_agent_opts;
 
 typedef struct kl_agent kl_agent;

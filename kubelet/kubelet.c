@@ -568,6 +568,48 @@ bool kl_kubelet_has_pod(kl_kubelet *k, const char *uid)
     return found;
 }
 
+kl_pod *kl_kubelet_find_pod(kl_kubelet *k, const char *ns, const char *name)
+{
+    kl_pod *found = NULL;
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < k->npods && !found; i++) {
+        const pod_entry *e = k->pods[i];
+        if (e->pod && e->state == POD_ACTIVE && strcmp(e->pod->namespace_, ns) == 0 &&
+            strcmp(e->pod->name, name) == 0)
+            found = kl_pod_ref(e->pod);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return found;
+}
+
+cJSON *kl_kubelet_pod_list(kl_kubelet *k)
+{
+    cJSON *list = cJSON_CreateObject();
+    cJSON_AddStringToObject(list, "kind", "PodList");
+    cJSON_AddStringToObject(list, "apiVersion", "v1");
+    cJSON_AddObjectToObject(list, "metadata");
+    cJSON *items = cJSON_AddArrayToObject(list, "items");
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < k->npods; i++) {
+        const pod_entry *e = k->pods[i];
+        if (!e->pod || e->state != POD_ACTIVE)
+            continue;
+        cJSON *pod = cJSON_Duplicate(e->pod->raw, true);
+        if (e->status) {
+            cJSON_DeleteItemFromObjectCaseSensitive(pod, "status");
+            cJSON_AddItemToObject(pod, "status", cJSON_Duplicate(e->status, true));
+        }
+        cJSON_AddItemToArray(items, pod);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return list;
+}
+
+cri_conn *kl_kubelet_runtime(kl_kubelet *k)
+{
+    return k->conn;
+}
+
 const char *kl_kubelet_runtime_name(const kl_kubelet *k)
 {
     return k->runtime_name;

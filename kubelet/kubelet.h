@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cri/grpc.h"
 #include "kubelet/config.h"
 #include "kubelet/podspec.h"
 #include "lib/clock.h"
@@ -103,6 +104,17 @@ cJSON *kl_kubelet_pod_status(kl_kubelet *k, const char *uid);
 
 /* True while the kubelet tracks uid (including pods being removed). */
 bool kl_kubelet_has_pod(kl_kubelet *k, const char *uid);
+
+/* The pod the kubelet runs as namespace/name (from a source, not being
+ * removed), with a new reference (kl_pod_unref), or NULL. */
+kl_pod *kl_kubelet_find_pod(kl_kubelet *k, const char *ns, const char *name);
+
+/* A v1 PodList of the pods from the sources, each with the kubelet's
+ * latest status (caller deletes). */
+cJSON *kl_kubelet_pod_list(kl_kubelet *k);
+
+/* The kubelet's runtime connection (thread-safe; lives as long as k). */
+cri_conn *kl_kubelet_runtime(kl_kubelet *k);
 
 /* The runtime's name from Version ("containerd"). */
 const char *kl_kubelet_runtime_name(const kl_kubelet *k);

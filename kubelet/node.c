@@ -323,7 +323,8 @@ cJSON *kl_node_status_build(const kl_node_opts *o, const kl_host_info *h, const 
     add_conditions(st, f, prev);
     add_addresses(st, o);
     cJSON *de = cJSON_AddObjectToObject(st, "daemonEndpoints");
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(de, "kubeletEndpoint"), "Port", 10250);
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(de, "kubeletEndpoint"), "Port",
+                            o->kubelet_port > 0 ? o->kubelet_port : 10250);
     add_node_info(st, h, f);
     return st;
 }

@@ -75,6 +75,7 @@ typedef struct kl_node_opts {
     const char *kube_reserved, *system_reserved;
     const kl_host_info *host; /* NULL: read from the host */
     int64_t status_period_ns; /* 0: 10 s */
+    int kubelet_port;         /* status.daemonEndpoints.kubeletEndpoint.Port (0: 10250) */
     int64_t report_period_ns; /* 0: 5 min */
     int64_t lease_period_ns;  /* 0: 10 s */
     int lease_duration_s;     /* 0: 40 */
