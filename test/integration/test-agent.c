@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "test/integration/test-agent-env.h"
 #include "test/runner/kt.h"
@@ -44,12 +45,15 @@ static void write_static_pod(void)
     KT_ASSERT(f && fputs(STATIC_POD, f) >= 0 && fclose(f) == 0);
 }
 
-static void setup(bool agent)
+/* more: further flags (NULL-terminated, may be NULL). */
+static void setup(bool agent, char *const *more)
 {
     ae_setup(1, false);
     write_static_pod();
     cleanup_free char *manifests = xasprintf("%s/manifests", AE.dir);
-    char *extra[] = {"--kubeconfig", AE.kubeconfig, "--pod-manifest-path", manifests, NULL};
+    char *extra[32] = {"--kubeconfig", AE.kubeconfig, "--pod-manifest-path", manifests};
+    for (size_t i = 0, n = 4; more && more[i] && n < 31; i++)
+        extra[n++] = more[i];
     ae_start_agent(0, agent ? "agent" : "kubelet", extra);
 }
 
@@ -198,7 +202,7 @@ static void check_runtime_down(void)
 
 KT_TEST_TIMEOUT(agent, kubelet_runs_a_deployment, 900)
 {
-    setup(false);
+    setup(false, NULL);
     check_node();
     check_deployment();
     check_mirror_pod();
@@ -224,7 +228,7 @@ static const char SERVICE[] =
 /* knode agent: the kubelet plus the Service proxy and DNS on one client. */
 KT_TEST_TIMEOUT(agent, agent_serves_services_and_dns, 900)
 {
-    setup(true);
+    setup(true, NULL);
     check_node();
     ae_apply("web", DEPLOYMENT);
     ae_apply("svc", SERVICE);
@@ -248,4 +252,198 @@ KT_TEST_TIMEOUT(agent, agent_serves_services_and_dns, 900)
     KT_ASSERT(waitpid(AE.agent[0], &st, 0) == AE.agent[0]);
     AE.agent[0] = 0;
     KT_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent exit status %d", st);
+}
+
+/* ---- kubectl logs ------------------------------------------------------------------------ */
+
+#define KUBECTL_DIR "/usr/lib/google-cloud-sdk/bin"
+
+static const char LOG_PODS[] =
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hello\nspec:\n  containers:\n"
+    "  - name: c\n    image: localhost/busybox:1.35\n    imagePullPolicy: Never\n"
+    "    command: [sh, -c, 'echo one; echo two; echo three; sleep 3600']\n"
+    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: multi\nspec:\n"
+    "  terminationGracePeriodSeconds: 1\n  containers:\n"
+    "  - name: a\n    image: localhost/busybox:1.35\n    imagePullPolicy: Never\n"
+    "    command: [sh, -c, 'echo from-a; sleep 3600']\n"
+    "  - name: b\n    image: localhost/busybox:1.35\n    imagePullPolicy: Never\n"
+    "    command: [sh, -c, 'echo from-b; sleep 3600']\n"
+    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: ticker\nspec:\n"
+    "  terminationGracePeriodSeconds: 1\n  containers:\n"
+    "  - name: c\n    image: localhost/busybox:1.35\n    imagePullPolicy: Never\n"
+    "    command: [sh, -c, 'i=0; while true; do i=$((i+1)); echo tick-$i; sleep 1; done']\n"
+    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: restarter\nspec:\n"
+    "  containers:\n  - name: c\n    image: localhost/busybox:1.35\n"
+    "    imagePullPolicy: Never\n    command: [sh, -c, 'echo boot-$RANDOM; sleep 2; exit 1']\n"
+    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: flood\nspec:\n"
+    "  terminationGracePeriodSeconds: 1\n  containers:\n"
+    "  - name: c\n    image: localhost/busybox:1.35\n    imagePullPolicy: Never\n"
+    "    command: [sh, -c, 'i=0; while [ $i -lt 40 ]; do j=0; while [ $j -lt 100 ]; do "
+    "echo flood-$i-$j-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; j=$((j+1)); done; "
+    "i=$((i+1)); sleep 0.2; done; echo flood-done; sleep 3600']\n";
+
+/* kubectl of a given version (in the node netns, admin kubeconfig). */
+static char *kubectl_v(const char *version, int *status, const char *args)
+{
+    return ae_capture(status, "ip netns exec %s " KUBECTL_DIR "/kubectl.%s --kubeconfig %s %s",
+                      AE.tb.nodes[0].netns, version, AE.kubeconfig, args);
+}
+
+#define ASSERT_LOGS(version, args, want)                                                           \
+    do {                                                                                           \
+        int st_ = 0;                                                                               \
+        cleanup_free char *out_ = kubectl_v(version, &st_, args);                                  \
+        KT_ASSERT_MSG(st_ == 0 && strcmp(out_, want) == 0,                                         \
+                      "kubectl %s %s: exit %d, \"%s\", want \"%s\"", version, args, st_, out_,     \
+                      want);                                                                       \
+    } while (0)
+
+static void logs_basic(const char *v)
+{
+    ASSERT_LOGS(v, "logs hello", "one\ntwo\nthree\n");
+    ASSERT_LOGS(v, "logs hello --tail=2", "two\nthree\n");
+    ASSERT_LOGS(v, "logs hello --limit-bytes=6", "one\ntw");
+    ASSERT_LOGS(v, "logs pod/multi -c b", "from-b\n");
+    cleanup_free char *ts = kubectl_v(v, NULL, "logs hello --timestamps --tail=1");
+    /* "2024-01-02T03:04:05.123456789Z three" (containerd's RFC 3339 nano, UTC) */
+    KT_ASSERT_MSG(strlen(ts) > 22 && ts[4] == '-' && ts[10] == 'T' && strstr(ts, "Z three\n") &&
+                      strchr(ts, '\n') == ts + strlen(ts) - 1,
+                  "kubectl %s logs --timestamps: \"%s\"", v, ts);
+    int st = 0;
+    cleanup_free char *bad = kubectl_v(v, &st, "logs multi -c nope");
+    KT_ASSERT_MSG(st != 0 && strstr(bad, "container nope is not valid for pod multi"),
+                  "unknown container: %s", bad);
+}
+
+/* kubectl logs -f: a line printed after the call started arrives; then
+ * kubectl is stopped. */
+static void logs_follow(const char *v)
+{
+    int fds[2];
+    KT_ASSERT(pipe(fds) == 0);
+    pid_t pid = fork();
+    KT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        char path[128];
+        snprintf(path, sizeof(path), KUBECTL_DIR "/kubectl.%s", v);
+        execlp("ip", "ip", "netns", "exec", AE.tb.nodes[0].netns, path, "--kubeconfig",
+               AE.kubeconfig, "logs", "-f", "--tail=1", "ticker", NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    kn_buf b = KN_BUF_INIT;
+    int first = -1, later = -1;
+    char chunk[256];
+    while (later < 0) {
+        ssize_t n = read(fds[0], chunk, sizeof(chunk));
+        KT_ASSERT_MSG(n > 0, "kubectl %s logs -f ended: \"%s\"", v, b.data);
+        kn_buf_append(&b, chunk, (size_t)n);
+        const char *p = b.data;
+        int last = -1;
+        for (const char *t = strstr(p, "tick-"); t; t = strstr(t + 1, "tick-"))
+            if (strchr(t, '\n'))
+                last = atoi(t + 5);
+        if (first < 0 && last >= 0)
+            first = last;
+        else if (last > first)
+            later = last;
+    }
+    KT_ASSERT_MSG(later == first + 1, "kubectl %s logs -f: \"%s\"", v, b.data);
+    kn_buf_free(&b);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    close(fds[0]);
+}
+
+static void logs_errors(void)
+{
+    int st = 0;
+    cleanup_free char *raw =
+        kubectl_v("1.33", &st, "get --raw /api/v1/namespaces/default/pods/multi/log");
+    KT_ASSERT_MSG(st != 0 && strstr(raw, "a container name must be specified for pod multi, "
+                                         "choose one of: [a b]"),
+                  "no container: %s", raw);
+    cleanup_free char *neg = kubectl_v(
+        "1.33", &st, "get --raw '/api/v1/namespaces/default/pods/hello/log?tailLines=-1'");
+    KT_ASSERT_MSG(st != 0 && strstr(neg, "must be greater than or equal to 0"), "tailLines: %s",
+                  neg);
+    /* straight to the kubelet: no client certificate, 401; the admin's is fine */
+    cleanup_free char *anon = ae_capture(NULL,
+                                         "ip netns exec %s curl -sk -w ' %%{http_code}' "
+                                         "https://%s:10250/pods",
+                                         AE.tb.nodes[0].netns, AE.tb.nodes[0].node_ip);
+    KT_ASSERT_MSG(strstr(anon, "Unauthorized") && strstr(anon, " 401"), "anonymous: %s", anon);
+    cleanup_free char *admin =
+        ae_capture(NULL,
+                   "ip netns exec %s curl -sk --cert %s/admin.crt --key "
+                   "%s/admin.key https://%s:10250/pods",
+                   AE.tb.nodes[0].netns, AE.data, AE.data, AE.tb.nodes[0].node_ip);
+    KT_ASSERT_MSG(strstr(admin, "\"PodList\"") && strstr(admin, "\"hello\""), "admin: %s", admin);
+}
+
+static void logs_previous(void)
+{
+    int st = 0;
+    ae_wait_output("get pod restarter -o jsonpath='{.status.containerStatuses[0].restartCount}'",
+                   "1", "restarter restarted");
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = i ? "1.33" : "1.27";
+        cleanup_free char *prev = kubectl_v(v, &st, "logs restarter --previous");
+        KT_ASSERT_MSG(st == 0 && strncmp(prev, "boot-", 5) == 0, "kubectl %s --previous: %s", v,
+                      prev);
+    }
+    cleanup_free char *none = kubectl_v("1.33", &st, "logs hello --previous");
+    KT_ASSERT_MSG(st != 0 && strstr(none, "previous terminated container \"c\" in pod \"hello\" "
+                                          "not found"),
+                  "--previous without a restart: %s", none);
+}
+
+/* The flood pod's log was rotated (at most 3 files kept) and reads whole. */
+static void logs_rotated(void)
+{
+    ae_wait_output("logs flood --tail=1", "flood-done", "flood finished");
+    cleanup_free char *files =
+        ae_capture(NULL, "ls %s/pod-logs-" NODE "/default_flood_*/c/ | sort", AE.dir);
+    KT_ASSERT_MSG(strstr(files, "0.log\n0.log.") && ae_count_lines(files, "0.log") <= 3,
+                  "rotated files: %s", files);
+    cleanup_free char *out = ae_kubectl(NULL, "logs flood");
+    int flood = ae_count_lines(out, "-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    KT_ASSERT_MSG(flood > 0 && flood < 4000 && strstr(out, "flood-done\n"), "rotated log: %d lines",
+                  flood);
+    int lines = ae_count_lines(out, "");
+    KT_ASSERT_EQ(lines, flood + 1); /* no broken line */
+}
+
+KT_TEST_TIMEOUT(agent, kubectl_logs, 600)
+{
+    static char *extra[] = {"--container-log-max-size",
+                            "16Ki",
+                            "--container-log-max-files",
+                            "3",
+                            "--container-log-monitor-interval",
+                            "1s",
+                            NULL};
+    setup(false, extra);
+    for (size_t i = 0; i < 2; i++) {
+        cleanup_free char *p = xasprintf(KUBECTL_DIR "/kubectl.%s", i ? "1.33" : "1.27");
+        if (access(p, X_OK) != 0)
+            KT_SKIP("no %s", p);
+    }
+    check_node();
+    ae_apply("logpods", LOG_PODS);
+    ae_wait_output("get pods -o jsonpath='{range .items[*]}{.metadata.name}={.status.phase} {end}'",
+                   "hello=Running multi=Running", "log pods running");
+    ae_wait_output("logs hello", "three", "hello printed");
+    ae_wait_output("logs multi -c b", "from-b", "multi printed");
+    logs_basic("1.27");
+    logs_basic("1.33");
+    ae_wait_output("logs ticker", "tick-", "ticker ticks");
+    logs_follow("1.27");
+    logs_follow("1.33");
+    logs_errors();
+    logs_previous();
+    logs_rotated();
 }

@@ -65,7 +65,7 @@ KT_TEST(logrotate, renames_reopens_and_keeps_max_files)
     KT_ASSERT_STREQ(s.id, "abc");
     char first[512];
     KT_ASSERT_EQ(count(pattern, first, sizeof(first)), 4); /* 5 files with the current one */
-    KT_ASSERT_CONTAINS(first, "20240101-000002"); /* 000001 removed */
+    KT_ASSERT_CONTAINS(first, "20240101-000002");          /* 000001 removed */
     cleanup_free char *rotated = xasprintf("%s.20240102-030405", path);
     KT_ASSERT(access(rotated, F_OK) == 0);
     KT_ASSERT(access(path, F_OK) == 0);
