@@ -5,8 +5,9 @@
  * containerd and --manage-cni. Driven by kubectl: the Node is Ready with the
  * podCIDR from --cluster-cidr, the CNI conflist is written, a Deployment
  * runs and answers through its Service VIP (knode proxy) and a pod resolves
- * the Service's name (knode dns); containerd killed by PID is restarted by
- * standalone and the node is Ready again; SIGTERM stops knode cleanly.
+ * the Service's name (knode dns) and `kubectl logs` shows what it printed;
+ * containerd killed by PID is restarted by standalone and the node is Ready
+ * again; SIGTERM stops knode cleanly.
  * Everything left in the namespace (shims, pods) is stopped by PID, the
  * namespace, shim sockets and cgroups removed, also on failure. */
 #include <signal.h>
@@ -275,6 +276,11 @@ static void check_service(void)
     wait_output("get pod lookup -o jsonpath='{.status.phase} "
                 "{.status.containerStatuses[0].state.terminated.exitCode}'",
                 "Succeeded 0", "pod resolved the Service name");
+    /* kubectl logs: API server -> the node's :10250 -> the CRI log */
+    int st = 0;
+    cleanup_free char *logs = kubectl(&st, "logs lookup");
+    KT_ASSERT_MSG(st == 0 && strstr(logs, "web.default.svc.cluster.local"), "kubectl logs: %s",
+                  logs);
 }
 
 /* The containerd knode started: a child of knode. */
