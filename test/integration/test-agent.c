@@ -287,7 +287,7 @@ static const char LOG_PODS[] =
 static char *kubectl_v(const char *version, int *status, const char *args)
 {
     return ae_capture(status, "ip netns exec %s " KUBECTL_DIR "/kubectl.%s --kubeconfig %s %s",
-                   AE.tb.nodes[0].netns, version, AE.kubeconfig, args);
+                      AE.tb.nodes[0].netns, version, AE.kubeconfig, args);
 }
 
 #define ASSERT_LOGS(version, args, want)                                                           \
@@ -330,8 +330,8 @@ static void logs_follow(const char *v)
         close(fds[0]);
         char path[128];
         snprintf(path, sizeof(path), KUBECTL_DIR "/kubectl.%s", v);
-        execlp("ip", "ip", "netns", "exec", AE.tb.nodes[0].netns, path, "--kubeconfig", AE.kubeconfig, "logs",
-               "-f", "--tail=1", "ticker", NULL);
+        execlp("ip", "ip", "netns", "exec", AE.tb.nodes[0].netns, path, "--kubeconfig",
+               AE.kubeconfig, "logs", "-f", "--tail=1", "ticker", NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -360,8 +360,9 @@ static void logs_follow(const char *v)
     /* the API server notices and closes its stream from the kubelet */
     time_t end = time(NULL) + AE_WAIT_S;
     for (;;) {
-        cleanup_free char *conns = ae_capture(
-            NULL, "ip netns exec %s ss -Htn state established '( sport = :10250 )'", AE.tb.nodes[0].netns);
+        cleanup_free char *conns =
+            ae_capture(NULL, "ip netns exec %s ss -Htn state established '( sport = :10250 )'",
+                       AE.tb.nodes[0].netns);
         if (!strstr(conns, ":10250"))
             break;
         KT_ASSERT_MSG(time(NULL) < end, "kubelet stream still open: %s", conns);
@@ -383,22 +384,23 @@ static void logs_errors(void)
                   neg);
     /* straight to the kubelet: no client certificate, 401; the admin's is fine */
     cleanup_free char *anon = ae_capture(NULL,
-                                      "ip netns exec %s curl -sk -w ' %%{http_code}' "
-                                      "https://%s:10250/pods",
-                                      AE.tb.nodes[0].netns, AE.tb.nodes[0].node_ip);
+                                         "ip netns exec %s curl -sk -w ' %%{http_code}' "
+                                         "https://%s:10250/pods",
+                                         AE.tb.nodes[0].netns, AE.tb.nodes[0].node_ip);
     KT_ASSERT_MSG(strstr(anon, "Unauthorized") && strstr(anon, " 401"), "anonymous: %s", anon);
-    cleanup_free char *admin = ae_capture(NULL,
-                                       "ip netns exec %s curl -sk --cert %s/admin.crt --key "
-                                       "%s/admin.key https://%s:10250/pods",
-                                       AE.tb.nodes[0].netns, AE.data, AE.data, AE.tb.nodes[0].node_ip);
+    cleanup_free char *admin =
+        ae_capture(NULL,
+                   "ip netns exec %s curl -sk --cert %s/admin.crt --key "
+                   "%s/admin.key https://%s:10250/pods",
+                   AE.tb.nodes[0].netns, AE.data, AE.data, AE.tb.nodes[0].node_ip);
     KT_ASSERT_MSG(strstr(admin, "\"PodList\"") && strstr(admin, "\"hello\""), "admin: %s", admin);
 }
 
 static void logs_previous(void)
 {
     int st = 0;
-    ae_wait_output("get pod restarter -o jsonpath='{.status.containerStatuses[0].restartCount}'", "1",
-                "restarter restarted");
+    ae_wait_output("get pod restarter -o jsonpath='{.status.containerStatuses[0].restartCount}'",
+                   "1", "restarter restarted");
     for (size_t i = 0; i < 2; i++) {
         const char *v = i ? "1.33" : "1.27";
         cleanup_free char *prev = kubectl_v(v, &st, "logs restarter --previous");
@@ -418,7 +420,8 @@ static void logs_previous(void)
 static void logs_rotated(void)
 {
     ae_wait_output("logs flood --tail=1", "after-", "flood finished, log served after rotation");
-    cleanup_free char *files = ae_capture(NULL, "ls %s/pod-logs-" NODE "/default_flood_*/c/ | sort", AE.dir);
+    cleanup_free char *files =
+        ae_capture(NULL, "ls %s/pod-logs-" NODE "/default_flood_*/c/ | sort", AE.dir);
     KT_ASSERT_MSG(strstr(files, "0.log\n0.log.") && ae_count_lines(files, "0.log") <= 3,
                   "rotated files: %s", files);
     cleanup_free char *out = ae_kubectl(NULL, "logs flood");
@@ -437,12 +440,12 @@ static void logs_rotated(void)
 KT_TEST_TIMEOUT(agent, kubectl_logs, 600)
 {
     static char *extra[] = {"--container-log-max-size",
-                                        "16Ki",
-                                        "--container-log-max-files",
-                                        "3",
-                                        "--container-log-monitor-interval",
-                                        "1s",
-                                        NULL};
+                            "16Ki",
+                            "--container-log-max-files",
+                            "3",
+                            "--container-log-monitor-interval",
+                            "1s",
+                            NULL};
     setup(false, extra);
     for (size_t i = 0; i < 2; i++) {
         cleanup_free char *p = xasprintf(KUBECTL_DIR "/kubectl.%s", i ? "1.33" : "1.27");
@@ -452,7 +455,7 @@ KT_TEST_TIMEOUT(agent, kubectl_logs, 600)
     check_node();
     ae_apply("logpods", LOG_PODS);
     ae_wait_output("get pods -o jsonpath='{range .items[*]}{.metadata.name}={.status.phase} {end}'",
-                "hello=Running multi=Running", "log pods running");
+                   "hello=Running multi=Running", "log pods running");
     ae_wait_output("logs hello", "three", "hello printed");
     ae_wait_output("logs multi -c b", "from-b", "multi printed");
     logs_basic("1.27");
