@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "api-client/kc-internal.h"
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
 #define STRIPES 64
@@ -46,11 +47,33 @@ char *kc_object_key(const cJSON *obj)
     return ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
 }
 
-kc_obj *kc_obj_new(cJSON *json)
+/* json printed without spaces into a block of exactly its size: printing
+ * goes through scratch, because cJSON's own printer grows and then shrinks
+ * its buffer, and a cache filled that way leaves a hole beside every
+ * object that glibc can neither reuse nor return. */
+static char *print_exact(const cJSON *json, kn_buf *scratch, size_t *len)
+{
+    kn_buf local = KN_BUF_INIT;
+    kn_buf *b = scratch ? scratch : &local;
+    if (b->cap < 16384)
+        kn_buf_reserve(b, 16384);
+    while (!cJSON_PrintPreallocated((cJSON *)json, b->data, (int)b->cap, false))
+        kn_buf_reserve(b, b->cap * 2);
+    *len = strlen(b->data);
+    char *text = xmalloc(*len + 1);
+    memcpy(text, b->data, *len + 1);
+    b->data[0] = '\0';
+    kn_buf_free(&local);
+    return text;
+}
+
+/* A new object with one reference for json's key and version, holding
+ * text (taken); NULL when json has no metadata.name. */
+static kc_obj *obj_with(const cJSON *json, char *text, size_t len)
 {
     char *key = kc_object_key(json);
     if (!key) {
-        cJSON_Delete(json);
+        free(text);
         return NULL;
     }
     kc_obj *o = xcalloc(1, sizeof(*o));
@@ -58,12 +81,35 @@ kc_obj *kc_obj_new(cJSON *json)
     o->key = key;
     const char *rv = meta_str(json, "resourceVersion");
     o->rv = xstrdup(rv ? rv : "");
-    o->text = cJSON_PrintUnformatted(json);
-    if (!o->text)
-        kn_oom();
-    o->len = strlen(o->text);
-    o->tree = json;
+    o->text = text;
+    o->len = len;
     return o;
+}
+
+kc_obj *kc_obj_new(cJSON *json, kn_buf *scratch)
+{
+    size_t len;
+    char *text = print_exact(json, scratch, &len);
+    kc_obj *o = obj_with(json, text, len);
+    if (o)
+        o->tree = json;
+    else
+        cJSON_Delete(json);
+    return o;
+}
+
+int kc_obj_from_text(const char *text, size_t len, kc_obj **out, kn_error **err)
+{
+    cJSON *json = NULL;
+    *out = NULL;
+    if (kc_json_parse(text, len, 0, &json, err) < 0)
+        return -1;
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    *out = obj_with(json, copy, len);
+    cJSON_Delete(json);
+    return 0;
 }
 
 const cJSON *kc_obj_json(const kc_obj *co)
@@ -79,6 +125,21 @@ const cJSON *kc_obj_json(const kc_obj *co)
     const cJSON *t = o->tree;
     pthread_mutex_unlock(mu);
     return t;
+}
+
+const cJSON *kc_obj_peek(kc_obj *o, cJSON **tmp)
+{
+    pthread_mutex_t *mu = stripe_of(o);
+    pthread_mutex_lock(mu);
+    const cJSON *t = o->tree;
+    pthread_mutex_unlock(mu);
+    *tmp = NULL;
+    if (t)
+        return t;
+    *tmp = cJSON_ParseWithLength(o->text, o->len);
+    if (!*tmp)
+        kn_oom();
+    return *tmp;
 }
 
 const char *kc_obj_key(const kc_obj *o)
@@ -131,16 +192,6 @@ void kc_obj_unref(kc_obj *o)
         obj_free(o, drop);
     else
         cJSON_Delete(drop);
-}
-
-void kc_obj_drop_tree(kc_obj *o)
-{
-    pthread_mutex_t *mu = stripe_of(o);
-    pthread_mutex_lock(mu);
-    cJSON *t = o->tree;
-    o->tree = NULL;
-    pthread_mutex_unlock(mu);
-    cJSON_Delete(t);
 }
 
 void kc_obj_set_in_store(kc_obj *o, bool in_store)

@@ -65,6 +65,7 @@ struct kc_informer {
     kn_workqueue **queues;
     size_t nqueues;
     pthread_t thread, resync_thread;
+    kn_buf scratch; /* the reflector thread's printing buffer */
 };
 
 static kc_obj **snapshot(kc_informer *inf, size_t *n);
@@ -95,12 +96,12 @@ static char **index_values(kc_informer *inf, size_t i, kc_obj *o)
         o->nixv = inf->nindexes;
     }
     if (!o->ixv[i]) {
-        kc_obj_ref(o);
         index_def *ix = &inf->indexes[i];
-        o->ixv[i] = ix->fn(kc_obj_json(o), ix->ud);
+        cJSON *tmp = NULL;
+        o->ixv[i] = ix->fn(kc_obj_peek(o, &tmp), ix->ud);
+        cJSON_Delete(tmp);
         if (!o->ixv[i])
             o->ixv[i] = xcalloc(1, sizeof(char *));
-        kc_obj_unref(o);
     }
     return o->ixv[i];
 }
@@ -167,7 +168,7 @@ static void store_put(kc_informer *inf, kc_obj *o, changes *cs)
 {
     kc_obj *old = kc_map_put(&inf->store, o->key, o);
     kc_obj_set_in_store(o, true);
-    push_change(cs, old ? CH_UPDATE : CH_ADD, old, o); /* first: keeps o's tree for indexing */
+    push_change(cs, old ? CH_UPDATE : CH_ADD, old, o);
     for (size_t i = 0; i < inf->nindexes; i++) {
         if (old)
             index_remove(inf, i, old);
@@ -193,39 +194,46 @@ typedef struct listed {
     kc_obj **v;
     size_t n, cap;
     char *rv; /* the list's resourceVersion */
+    kn_buf *scratch;
 } listed;
 
 static void listed_clear(listed *l)
 {
     kc_objs_free(l->v, l->n);
     free(l->rv);
-    memset(l, 0, sizeof(*l));
+    *l = (listed){.scratch = l->scratch};
 }
 
-static void take_page(void *ud, cJSON *page, bool restart)
+static int take_item(void *ud, const char *val, size_t vlen, kn_error **err)
 {
     listed *l = ud;
-    if (restart) {
+    kc_obj *o = NULL;
+    if (kc_obj_from_text(val, vlen, &o, err) < 0)
+        return kn_error_wrap(err, "item %zu", l->n);
+    if (!o)
+        return 0;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+    }
+    l->v[l->n++] = o;
+    return 0;
+}
+
+/* Keeps each item of a page as a compact object (one item's tree at a
+ * time: the page is never parsed whole). */
+static int take_page(void *ud, const kc_page *pg, kn_error **err)
+{
+    listed *l = ud;
+    if (!pg) {
         listed_clear(l);
-        return;
+        return 0;
     }
     if (!l->rv) {
-        const char *rv = meta_str(page, "resourceVersion");
-        l->rv = xstrdup(rv ? rv : "");
+        const cJSON *rv = cJSON_GetObjectItemCaseSensitive(pg->metadata, "resourceVersion");
+        l->rv = xstrdup(cJSON_IsString(rv) ? rv->valuestring : "");
     }
-    cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items");
-    while (cJSON_IsArray(items) && items->child) {
-        kc_obj *o = kc_obj_new(cJSON_DetachItemViaPointer(items, items->child));
-        if (!o)
-            continue;
-        kc_obj_drop_tree(o); /* parsed again when a handler asks */
-        if (l->n == l->cap) {
-            l->cap = l->cap ? l->cap * 2 : 64;
-            l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
-        }
-        l->v[l->n++] = o;
-    }
-    cJSON_Delete(page);
+    return pg->items ? kc_scan_array(pg->items, pg->items_len, take_item, l, err) : 0;
 }
 
 /* Makes the store equal to the listed objects (taken from l). */
@@ -321,7 +329,7 @@ static int list_and_replace(kc_informer *inf, kn_error **err)
 {
     kc_list_options lo = {
         .label_selector = inf->label, .field_selector = inf->field, .limit = inf->o.list_page};
-    listed l = {0};
+    listed l = {.scratch = &inf->scratch};
     if (kc_list_pages(inf->c, &inf->res, inf->ns, &lo, take_page, &l, err) < 0) {
         listed_clear(&l);
         return kn_error_wrap(err, "informer %s: list", inf->res.resource);
@@ -345,11 +353,11 @@ static void apply_event(kc_informer *inf, kc_watch_event *ev)
     cleanup_free char *rv = ev->resource_version ? xstrdup(ev->resource_version) : NULL;
     pthread_mutex_lock(&inf->lock);
     if (ev->type == KC_WATCH_ADDED || ev->type == KC_WATCH_MODIFIED) {
-        kc_obj *o = kc_obj_new(kn_steal_ptr(ev->object));
+        kc_obj *o = kc_obj_new(kn_steal_ptr(ev->object), &inf->scratch);
         if (o)
             store_put(inf, o, &cs);
     } else if (ev->type == KC_WATCH_DELETED) {
-        kc_obj *last = kc_obj_new(kn_steal_ptr(ev->object));
+        kc_obj *last = kc_obj_new(kn_steal_ptr(ev->object), &inf->scratch);
         if (last)
             store_delete(inf, last->key, last, &cs);
         kc_obj_unref(last);
@@ -483,6 +491,7 @@ kc_informer *kc_informer_new(kc_client *c, const kc_resource *r, const kc_inform
     inf->label = dup_or_null(inf->o.label_selector);
     inf->field = dup_or_null(inf->o.field_selector);
     inf->rv = xstrdup("");
+    kn_buf_init(&inf->scratch);
     pthread_mutex_init(&inf->lock, NULL);
     pthread_mutex_init(&inf->hlock, NULL);
     kn_cond_init(&inf->cond);
@@ -603,6 +612,7 @@ void kc_informer_free(kc_informer *inf)
     free(inf->label);
     free(inf->field);
     free(inf->rv);
+    kn_buf_free(&inf->scratch);
     free(inf);
 }
 

@@ -11,6 +11,7 @@
 #include "api-client/informer.h"
 #include "api-client/kubeconfig.h"
 #include "lib/error.h"
+#include "lib/strbuf.h"
 
 /* The negative return for a failure already recorded in *err (err may be NULL). */
 static inline int kc_fail(kn_error **err)
@@ -45,6 +46,22 @@ int kc_parse_yaml_or_json(const char *data, size_t len, cJSON **out, kn_error **
  * from a URL "https://host:port/prefix" (scheme optional, https assumed).
  * On error returns -1 with *why set to a static explanation. */
 int kc_parse_server(kc_config *c, const char *url, const char **why);
+
+/* ---- scanning JSON without a tree (json-scan.c) ---- */
+
+/* A member of an object: its name as written (escapes not decoded) and the
+ * extent of its value. Return < 0 to stop (with *err set). */
+typedef int (*kc_member_fn)(void *ud, const char *key, size_t klen, const char *val, size_t vlen,
+                            kn_error **err);
+typedef int (*kc_elem_fn)(void *ud, const char *val, size_t vlen, kn_error **err);
+
+/* Calls fn for each member of the object in s[0..len) (values delimited,
+ * not validated: parse what you use). KN_EINVAL with the offset when the
+ * text is not an object. */
+int kc_scan_object(const char *s, size_t len, kc_member_fn fn, void *ud, kn_error **err);
+
+/* The same for each element of the array in s[0..len). */
+int kc_scan_array(const char *s, size_t len, kc_elem_fn fn, void *ud, kn_error **err);
 
 /* A string-keyed hash map (open addressing). Keys are copied; values are
  * the caller's. Not thread-safe. */
@@ -85,12 +102,19 @@ struct kc_obj {
 };
 
 /* Wraps json (taken; kept as the object's tree) into a new object with one
- * reference, or NULL (json freed) when it has no metadata.name. */
-kc_obj *kc_obj_new(cJSON *json);
+ * reference, or NULL (json freed) when it has no metadata.name. scratch (may
+ * be NULL): a buffer reused between calls of one thread for printing. */
+kc_obj *kc_obj_new(cJSON *json, kn_buf *scratch);
 
-/* Frees the parsed tree of an object no one else references yet (the next
- * kc_obj_json parses the text again). */
-void kc_obj_drop_tree(kc_obj *o);
+/* An object for the JSON text[0..len) (copied as is; parsed to check it and
+ * find its key, the tree not kept); *out NULL when it has no
+ * metadata.name. KN_EINVAL when text is not JSON. */
+int kc_obj_from_text(const char *text, size_t len, kc_obj **out, kn_error **err);
+
+/* The object's tree when one is attached, else a private parse in *tmp
+ * (the caller deletes it): for a look at an object that should not keep a
+ * tree afterwards. The caller holds a reference. */
+const cJSON *kc_obj_peek(kc_obj *o, cJSON **tmp);
 
 /* Marks whether the store holds a reference (the tree is dropped when only
  * the store's reference remains). */

@@ -312,24 +312,11 @@ int kc_list(kc_client *c, const kc_resource *r, const char *ns, const kc_list_op
     return 0;
 }
 
-static const char *continue_of(const cJSON *list)
+/* metadata.continue of a list, from its metadata. */
+static const char *continue_of(const cJSON *md)
 {
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(list, "metadata");
     const cJSON *cont = cJSON_GetObjectItemCaseSensitive(md, "continue");
     return cJSON_IsString(cont) && cont->valuestring[0] ? cont->valuestring : NULL;
-}
-
-/* Moves page's items to the end of all's items. */
-static void append_items(cJSON *all, cJSON *page)
-{
-    cJSON *dst = cJSON_GetObjectItemCaseSensitive(all, "items");
-    if (!cJSON_IsArray(dst)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(all, "items");
-        dst = cJSON_AddArrayToObject(all, "items");
-    }
-    cJSON *src = cJSON_GetObjectItemCaseSensitive(page, "items");
-    while (cJSON_IsArray(src) && src->child)
-        cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(src, src->child));
 }
 
 static void drop_continue(cJSON *list)
@@ -339,15 +326,41 @@ static void drop_continue(cJSON *list)
         cJSON_DeleteItemFromObjectCaseSensitive(md, "continue");
 }
 
-/* Relists in one unpaged request after a continue token expired. */
-static int list_unpaged(kc_client *c, const kc_resource *r, const char *ns,
-                        const kc_list_options *o, cJSON **out, kn_error **err)
+/* The members of a list page that kc_page names. */
+static int page_member(void *ud, const char *key, size_t klen, const char *val, size_t vlen,
+                       kn_error **err)
 {
-    KN_V(2, "api-client", "list %s: continue token expired; listing in one request", r->resource);
-    kc_list_options full = o ? *o : (kc_list_options){0};
-    full.limit = 0;
-    full.continue_token = NULL;
-    return kc_list(c, r, ns, &full, out, err);
+    kc_page *pg = ud;
+    if (klen == 8 && memcmp(key, "metadata", 8) == 0) {
+        cJSON *md = NULL;
+        if (kc_json_parse(val, vlen, 0, &md, err) < 0)
+            return kn_error_wrap(err, "metadata");
+        cJSON_Delete((cJSON *)pg->metadata);
+        pg->metadata = md;
+    } else if (klen == 5 && memcmp(key, "items", 5) == 0) {
+        if (vlen == 4 && memcmp(val, "null", 4) == 0)
+            return 0;
+        if (val[0] != '[')
+            return kn_error_set(err, KN_EINVAL, "items is not a list");
+        pg->items = val;
+        pg->items_len = vlen;
+    }
+    return 0;
+}
+
+/* GETs one page of a list without building the items' tree. */
+static int get_page(kc_client *c, const char *path, kc_response *resp, kc_page *pg, kn_error **err)
+{
+    kc_request req = {.method = "GET", .path = path};
+    if (kc_client_request(c, &req, resp, err) < 0)
+        return kc_fail(err);
+    *pg = (kc_page){.body = resp->body.data, .len = resp->body.len};
+    if (kc_scan_object(pg->body, pg->len, page_member, pg, err) < 0) {
+        cJSON_Delete((cJSON *)pg->metadata);
+        pg->metadata = NULL;
+        return kn_error_wrap(err, "GET %s: decode the answer", path);
+    }
+    return 0;
 }
 
 int kc_list_pages(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,
@@ -357,43 +370,69 @@ int kc_list_pages(kc_client *c, const kc_resource *r, const char *ns, const kc_l
     if (po.limit <= 0)
         po.limit = 500;
     cleanup_free char *cont = NULL;
-    for (;;) {
-        cJSON *page = NULL;
+    for (bool unpaged = false;;) {
+        cleanup_buf kn_buf p = KN_BUF_INIT;
+        kc_resource_path(&p, r, ns, NULL, NULL);
+        kc_list_query(&p, &po, false);
+        kc_response resp;
+        kc_page pg;
         cleanup_error kn_error *e = NULL;
-        if (kc_list(c, r, ns, &po, &page, &e) < 0) {
-            if (kn_error_code(e) != KN_EGONE || !po.continue_token)
+        if (get_page(c, p.data, &resp, &pg, &e) < 0) {
+            if (kn_error_code(e) != KN_EGONE || !po.continue_token || unpaged)
                 return kc_error_move(err, &e);
-            on_page(ud, NULL, true); /* forget the pages so far */
-            if (list_unpaged(c, r, ns, o, &page, err) < 0)
+            KN_V(2, "api-client", "list %s: continue token expired; listing in one request",
+                 r->resource);
+            if (on_page(ud, NULL, err) < 0) /* forget the pages so far */
                 return kc_fail(err);
-            on_page(ud, page, false);
-            return 0;
+            po = o ? *o : (kc_list_options){0};
+            po.limit = 0;
+            po.continue_token = NULL;
+            unpaged = true;
+            continue;
         }
-        const char *next = continue_of(page);
+        const char *next = continue_of(pg.metadata);
         free(cont);
         cont = next ? xstrdup(next) : NULL;
-        if (!cont)
-            drop_continue(page);
-        on_page(ud, page, false);
-        if (!cont)
+        int rc = on_page(ud, &pg, err);
+        cJSON_Delete((cJSON *)pg.metadata);
+        kc_response_clear(&resp);
+        if (rc < 0)
+            return rc;
+        if (!cont || unpaged)
             return 0;
         po.continue_token = cont;
     }
 }
 
+/* Appends the parsed items of a raw array to list's items. */
+static int append_raw_items(cJSON *list, const kc_page *pg, kn_error **err)
+{
+    cJSON *items = NULL;
+    if (pg->items && kc_json_parse(pg->items, pg->items_len, 0, &items, err) < 0)
+        return -1;
+    cJSON *dst = cJSON_GetObjectItemCaseSensitive(list, "items");
+    if (!cJSON_IsArray(dst)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(list, "items");
+        dst = cJSON_AddArrayToObject(list, "items");
+    }
+    while (items && items->child)
+        cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(items, items->child));
+    cJSON_Delete(items);
+    return 0;
+}
+
 /* Collects the pages of kc_list_all into one list. */
-static void collect_page(void *ud, cJSON *page, bool restart)
+static int collect_page(void *ud, const kc_page *pg, kn_error **err)
 {
     cJSON **all = ud;
-    if (restart) {
+    if (!pg) {
         cJSON_Delete(*all);
         *all = NULL;
-    } else if (!*all) {
-        *all = page;
-    } else {
-        append_items(*all, page);
-        cJSON_Delete(page);
+        return 0;
     }
+    if (*all)
+        return append_raw_items(*all, pg, err);
+    return kc_json_parse(pg->body, pg->len, 0, all, err);
 }
 
 int kc_list_all(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,

@@ -112,14 +112,24 @@ int kc_list(kc_client *c, const kc_resource *r, const char *ns, const kc_list_op
 int kc_list_all(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,
                 cJSON **out, kn_error **err);
 
-/* Receives the pages of kc_list_pages one at a time and owns each (the
- * last has no metadata.continue). restart (page NULL): a continue token
- * expired; forget the pages received so far, the whole list follows again. */
-typedef void (*kc_page_fn)(void *ud, cJSON *page, bool restart);
+/* One page of a list as kc_list_pages hands it over: the parsed metadata
+ * and the raw text of the items array (NULL when there is none), valid
+ * during the call. Items are not parsed: a caller keeping a compact form of
+ * each never holds a whole page's tree (kc_scan_array walks the items). */
+typedef struct kc_page {
+    const cJSON *metadata;
+    const char *items;
+    size_t items_len;
+    const char *body; /* the whole page */
+    size_t len;
+} kc_page;
 
-/* Lists page by page like kc_list_all, handing each page to on_page as it
- * arrives, so a caller that keeps a compact form of the items never holds
- * the whole list's tree. */
+/* Receives each page; page NULL: a continue token expired, forget the pages
+ * received so far (the whole list follows again, in one page). Return < 0
+ * (with *err set) to stop. */
+typedef int (*kc_page_fn)(void *ud, const kc_page *page, kn_error **err);
+
+/* Lists page by page like kc_list_all, handing each page to on_page. */
 int kc_list_pages(kc_client *c, const kc_resource *r, const char *ns, const kc_list_options *o,
                   kc_page_fn on_page, void *ud, kn_error **err);
 

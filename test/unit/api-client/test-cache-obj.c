@@ -17,19 +17,19 @@ static bool has_tree(kc_obj *o)
 
 KT_TEST(cache_obj, keeps_compact_text_and_key)
 {
-    kc_obj *o = kc_obj_new(cJSON_Parse(POD));
+    kc_obj *o = kc_obj_new(cJSON_Parse(POD), NULL);
     KT_ASSERT(o != NULL);
     KT_ASSERT_STREQ(kc_obj_key(o), "default/web");
     KT_ASSERT_STREQ(kc_obj_resource_version(o), "42");
     KT_ASSERT_EQ(kc_obj_size(o), strlen(POD));
     KT_ASSERT(has_tree(o));
     kc_obj_unref(o);
-    KT_ASSERT(kc_obj_new(cJSON_Parse("{\"metadata\":{}}")) == NULL);
+    KT_ASSERT(kc_obj_new(cJSON_Parse("{\"metadata\":{}}"), NULL) == NULL);
 }
 
 KT_TEST(cache_obj, tree_dropped_when_only_the_store_holds_it)
 {
-    kc_obj *o = kc_obj_new(cJSON_Parse(POD));
+    kc_obj *o = kc_obj_new(cJSON_Parse(POD), NULL);
     kc_obj_set_in_store(o, true); /* the creator's reference becomes the store's */
     kc_obj *reader = kc_obj_ref(o);
     const cJSON *first = kc_obj_json(reader);
@@ -49,7 +49,7 @@ KT_TEST(cache_obj, tree_dropped_when_only_the_store_holds_it)
 
 KT_TEST(cache_obj, tree_kept_while_out_of_the_store)
 {
-    kc_obj *o = kc_obj_new(cJSON_Parse(POD));
+    kc_obj *o = kc_obj_new(cJSON_Parse(POD), NULL);
     kc_obj *other = kc_obj_ref(o); /* e.g. a handler's reference to a deleted object */
     kc_obj_unref(o);
     KT_ASSERT(has_tree(other));
@@ -72,7 +72,7 @@ static void *reader_main(void *arg)
 
 KT_TEST(cache_obj, concurrent_readers_never_see_a_freed_tree)
 {
-    kc_obj *o = kc_obj_new(cJSON_Parse(POD));
+    kc_obj *o = kc_obj_new(cJSON_Parse(POD), NULL);
     kc_obj_set_in_store(o, true);
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
