@@ -16,7 +16,7 @@ done
 
 # benchmarks that need network namespaces live in the integration runner
 if [ "$(id -u)" = 0 ] && [ -x "$BUILD/test-integration" ]; then
-    echo "=== netproxy (nftables, 10,000 Services x 10 endpoints, in a test netns)"
+    echo "=== netproxy (nftables, 10,000 Services x 10 endpoints, in a test netns: syncs, new-connection rate)"
     KT_VERBOSE=1 "$BUILD/test-integration" bench.netproxy bench.proxier | sed -n 's/^    //p'
     echo "=== kubelet (knode kubelet + knode server in a testbed node: pod startup vs bare CRI, RSS, idle CPU)"
     KT_VERBOSE=1 "$BUILD/test-integration" bench.kubelet | sed -n 's/^    BENCH/BENCH/p'

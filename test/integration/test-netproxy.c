@@ -741,10 +741,10 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* nservices Services of nep endpoints each, ClusterIP 10.96/12 + k, port 80. */
-static np_model *big_model(int nservices, int nep, int changed)
+/* Adds nservices Services of nep endpoints each, ClusterIP 10.96/12 + k,
+ * port 80; Service `changed` gets other endpoints. */
+static void add_big(np_builder *b, int nservices, int nep, int changed)
 {
-    np_builder *b = np_builder_new(NULL, NULL);
     for (int k = 0; k < nservices; k++) {
         char *svc = xasprintf("{\"metadata\":{\"namespace\":\"bench\",\"name\":\"s%d\"},\"spec\":"
                               "{\"clusterIP\":\"10.%d.%d.%d\",\"ports\":[{\"port\":80}]}}",
@@ -770,6 +770,12 @@ static np_model *big_model(int nservices, int nep, int changed)
         free(slice);
         kn_buf_free(&eps);
     }
+}
+
+static np_model *big_model(int nservices, int nep, int changed)
+{
+    np_builder *b = np_builder_new(NULL, NULL);
+    add_big(b, nservices, nep, changed);
     return np_builder_finish(b);
 }
 
@@ -851,6 +857,146 @@ KT_TEST_TIMEOUT(bench, netproxy_10k_services, 600)
     free(text);
     np_model_free(m);
     np_model_free(m2);
+    np_nft_close(n);
+    topo_down(NULL);
+}
+
+/* ---- per-packet cost: new connections to a ClusterIP (information only) ---- */
+
+#define RATE_VIP "10.100.0.10"
+#define RATE_ROUNDS 5
+#define RATE_SECONDS 1.5
+
+/* `rate` (p1-p3) and nfill Services of 10 endpoints each around it. */
+static np_ruleset *rate_ruleset(int nfill)
+{
+    static const svcdef rate = {"rate", RATE_VIP, false, false, {11, 12, 13}};
+    np_builder *b = np_builder_new(NULL, NULL);
+    add_def(b, &rate);
+    add_big(b, nfill, 10, -1);
+    np_model *m = np_builder_finish(b);
+    np_config cfg;
+    config(&cfg);
+    np_ruleset *rs = np_ruleset_build(m, &cfg, AF_INET);
+    np_model_free(m);
+    return rs;
+}
+
+/* One connection: connect, read the answer until the server closes, then
+ * reset (SO_LINGER 0), so that neither side keeps a TIME_WAIT socket that a
+ * reused client port would stall on. True when an answer came. */
+static bool rate_conn(const char *ip, int port)
+{
+    int fd = connect_to(ip, port, 5000);
+    if (fd < 0)
+        return false;
+    char buf[64];
+    ssize_t r, total = 0;
+    while ((r = read(fd, buf, sizeof(buf))) > 0)
+        total += r;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+    return r == 0 && total > 0;
+}
+
+/* From netns, connections to ip:port (rate_conn) one after another for
+ * secs seconds. Returns connections per second; *failed counts those
+ * without an answer. */
+static double conn_rate(const char *netns, const char *ip, int port, double secs, int *failed)
+{
+    int fds[2];
+    KT_ASSERT(pipe(fds) == 0);
+    pid_t pid = fork();
+    KT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        enter_netns(netns);
+        int ok = 0, bad = 0;
+        double t0 = now_s(), t = t0;
+        while (t - t0 < secs) {
+            if (rate_conn(ip, port))
+                ok++;
+            else
+                bad++;
+            t = now_s();
+        }
+        dprintf(fds[1], "%d %d %.6f\n", ok, bad, t - t0);
+        _exit(0);
+    }
+    close(fds[1]);
+    char buf[96] = "";
+    ssize_t r = read(fds[0], buf, sizeof(buf) - 1);
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    int ok = 0;
+    double elapsed = 0;
+    KT_ASSERT_MSG(r > 0 && sscanf(buf, "%d %d %lf", &ok, failed, &elapsed) == 3 && elapsed > 0,
+                  "rate client: \"%s\"", buf);
+    return ok / elapsed;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median_of_rounds(double v[RATE_ROUNDS])
+{
+    qsort(v, RATE_ROUNDS, sizeof(double), cmp_double);
+    return v[RATE_ROUNDS / 2];
+}
+
+/* One measurement with nfill other Services installed: sync (partial from
+ * the previous state), empty the node's conntrack table, measure. */
+static double rate_round(np_nft *n, int nfill, int *failed)
+{
+    np_sync_stats st;
+    kn_error *err = NULL;
+    KT_ASSERT_OK(np_nft_sync(n, rate_ruleset(nfill), NULL, false, &st, &err), err);
+    KT_ASSERT_EQ(run("ip netns exec %s conntrack -F 2>/dev/null", T.node), 0);
+    return conn_rate(T.client, RATE_VIP, 80, RATE_SECONDS, failed);
+}
+
+/* New TCP connections per second from a pod to a ClusterIP (3 endpoints on
+ * the same node, prerouting DNAT) with 10 and with 10,000 Services
+ * installed, alternating RATE_ROUNDS times in the same run; the medians and
+ * their ratio (target >= 0.9: a packet's cost does not grow with the number
+ * of Services). */
+KT_TEST_TIMEOUT(bench, netproxy_conn_rate, 300)
+{
+    skip_unless_root();
+    if (system("command -v conntrack >/dev/null 2>&1") != 0)
+        KT_SKIP("needs conntrack");
+    topo_up();
+    /* closed connections leave the table at once (this namespace only) */
+    KT_ASSERT_EQ(run("ip netns exec %s sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_close=1 "
+                     "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1",
+                     T.node),
+                 0);
+    np_nft *n = open_in_node();
+    static const int fill[2] = {9, 9999}; /* with `rate`: 10 and 10,000 */
+    double rates[2][RATE_ROUNDS];
+    int failed[2] = {0, 0};
+    for (int r = 0; r < RATE_ROUNDS; r++) {
+        for (int k = 0; k < 2; k++) {
+            int f = 0;
+            rates[k][r] = rate_round(n, fill[k], &f);
+            failed[k] += f;
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        printf("BENCH rounds with %5d services:", fill[k] + 1);
+        for (int r = 0; r < RATE_ROUNDS; r++)
+            printf(" %.0f", rates[k][r]);
+        printf(" connections/s\n");
+    }
+    double lo = median_of_rounds(rates[0]), hi = median_of_rounds(rates[1]);
+    printf("BENCH new connections/s from a pod to a ClusterIP (connect, answer, close; median "
+           "of %d x %.1f s): 10 services %.0f/s (%d failed), 10000 services %.0f/s (%d failed), "
+           "ratio %.2f (target >= 0.9)\n",
+           RATE_ROUNDS, RATE_SECONDS, lo, failed[0], hi, failed[1], hi / lo);
     np_nft_close(n);
     topo_down(NULL);
 }
