@@ -24,6 +24,7 @@
 #include "lib/xalloc.h"
 #include "netproxy/incsync.h"
 #include "netproxy/ruleset-inc.h"
+#include "test/fuzz/json-items.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -328,13 +329,8 @@ static void run(const cJSON *items)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cJSON *doc = NULL;
-    kn_error *err = NULL;
-    if (kn_json_parse((const char *)data, size, KN_JSON_MAX_DOC, &doc, &err) < 0) {
-        kn_error_free(&err);
-        return 0;
-    }
-    const cJSON *items = cJSON_IsArray(doc) ? doc : cJSON_GetObjectItemCaseSensitive(doc, "items");
-    if (cJSON_IsArray(items))
+    const cJSON *items = fuzz_json_items(data, size, &doc);
+    if (items)
         run(items);
     cJSON_Delete(doc);
     return 0;

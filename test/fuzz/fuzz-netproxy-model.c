@@ -14,6 +14,7 @@
 #include "lib/json.h"
 #include "netproxy/model.h"
 #include "netproxy/ruleset.h"
+#include "test/fuzz/json-items.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -78,13 +79,8 @@ static void render_all(const np_model *old, const np_model *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cJSON *doc = NULL;
-    kn_error *err = NULL;
-    if (kn_json_parse((const char *)data, size, KN_JSON_MAX_DOC, &doc, &err) < 0) {
-        kn_error_free(&err);
-        return 0;
-    }
-    const cJSON *items = cJSON_IsArray(doc) ? doc : cJSON_GetObjectItemCaseSensitive(doc, "items");
-    if (cJSON_IsArray(items)) {
+    const cJSON *items = fuzz_json_items(data, size, &doc);
+    if (items) {
         int n = cJSON_GetArraySize(items);
         np_model *half = build(items, n / 2);
         np_model *all = build(items, n);

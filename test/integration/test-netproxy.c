@@ -302,11 +302,11 @@ typedef struct tally {
     char first_other[32];
 } tally;
 
-/* From netns, n requests to ip:port; counts who answered. Runs in a child
- * that enters the namespace; results come back through a pipe. */
-static void probe(const char *netns, const char *ip, int port, int n, tally *t)
+/* Forks a child that enters netns and reports through a pipe: returns 0
+ * in the child, with the write end in *wfd; in the parent, the child's PID,
+ * with the read end in *rfd. */
+static pid_t fork_in_netns(const char *netns, int *rfd, int *wfd)
 {
-    memset(t, 0, sizeof(*t));
     int fds[2];
     KT_ASSERT(pipe(fds) == 0);
     pid_t pid = fork();
@@ -314,15 +314,29 @@ static void probe(const char *netns, const char *ip, int port, int n, tally *t)
     if (pid == 0) {
         close(fds[0]);
         enter_netns(netns);
+        *wfd = fds[1];
+        return 0;
+    }
+    close(fds[1]);
+    *rfd = fds[0];
+    return pid;
+}
+
+/* From netns, n requests to ip:port; counts who answered. */
+static void probe(const char *netns, const char *ip, int port, int n, tally *t)
+{
+    memset(t, 0, sizeof(*t));
+    int rfd = -1, wfd = -1;
+    pid_t pid = fork_in_netns(netns, &rfd, &wfd);
+    if (pid == 0) {
         for (int i = 0; i < n; i++) {
             char name[32];
             ask_name(ip, port, name, sizeof(name));
-            dprintf(fds[1], "%s\n", name);
+            dprintf(wfd, "%s\n", name);
         }
         _exit(0);
     }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
+    FILE *f = fdopen(rfd, "r");
     char line[64];
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = '\0';
@@ -905,13 +919,9 @@ static bool rate_conn(const char *ip, int port)
  * without an answer. */
 static double conn_rate(const char *netns, const char *ip, int port, double secs, int *failed)
 {
-    int fds[2];
-    KT_ASSERT(pipe(fds) == 0);
-    pid_t pid = fork();
-    KT_ASSERT(pid >= 0);
+    int rfd = -1, wfd = -1;
+    pid_t pid = fork_in_netns(netns, &rfd, &wfd);
     if (pid == 0) {
-        close(fds[0]);
-        enter_netns(netns);
         int ok = 0, bad = 0;
         double t0 = now_s(), t = t0;
         while (t - t0 < secs) {
@@ -921,13 +931,12 @@ static double conn_rate(const char *netns, const char *ip, int port, double secs
                 bad++;
             t = now_s();
         }
-        dprintf(fds[1], "%d %d %.6f\n", ok, bad, t - t0);
+        dprintf(wfd, "%d %d %.6f\n", ok, bad, t - t0);
         _exit(0);
     }
-    close(fds[1]);
     char buf[96] = "";
-    ssize_t r = read(fds[0], buf, sizeof(buf) - 1);
-    close(fds[0]);
+    ssize_t r = read(rfd, buf, sizeof(buf) - 1);
+    close(rfd);
     waitpid(pid, NULL, 0);
     int ok = 0;
     double elapsed = 0;
