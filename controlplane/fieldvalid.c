@@ -196,30 +196,40 @@ const kn_schema_type *api_body_schema(const api_route *rt)
     return kn_schema_by_kind(kn_resource_api_version(rt->res, apiv, sizeof(apiv)), rt->res->kind);
 }
 
+/* upstream's "<Kind> in version "<v>" cannot be handled as a <Kind>: why" */
+static int cannot_handle(const api_route *rt, const char *why, kn_error **err)
+{
+    const kn_schema_type *t = api_body_schema(rt);
+    const char *slash = t ? strchr(t->api_version, '/') : NULL;
+    return kn_error_set(err, KN_EINVAL, "%s in version \"%s\" cannot be handled as a %s: %s",
+                        t ? t->kind : rt->res->kind,
+                        slash ? slash + 1 : (t ? t->api_version : rt->res->version),
+                        t ? t->kind : rt->res->kind, why);
+}
+
 int api_decode_validated(kn_http_request *req, const api_route *rt, kn_field_validation fv,
                          cJSON **out, cJSON *problems, kn_error **err)
 {
+    bool proto = kn_kproto_is_media_type(kn_http_header(req, "Content-Type"));
     if (api_decode_body_opts(req, 0, out, err) < 0) {
-        if (!is_duplicate(*err) || kn_kproto_is_media_type(kn_http_header(req, "Content-Type")))
+        if (!is_duplicate(*err) || proto)
             return -KN_EINVAL;
         add_duplicate(problems, req, *err);
         kn_error_free(err);
         if (api_decode_body_opts(req, KN_YAML_ALLOW_DUPLICATES, out, err) < 0)
             return -KN_EINVAL;
     }
-    kn_field_prune_unknown(api_body_schema(rt), *out, problems);
-    if (fv != KN_FV_STRICT || !cJSON_GetArraySize(problems))
+    char *why = proto ? NULL : kn_field_type_error(api_body_schema(rt), *out);
+    if (!why)
+        kn_field_prune_unknown(api_body_schema(rt), *out, problems);
+    if (!why && (fv != KN_FV_STRICT || !cJSON_GetArraySize(problems)))
         return 0;
     cJSON_Delete(*out);
     *out = NULL;
-    char *msg = kn_field_strict_message(problems);
-    const kn_schema_type *t = api_body_schema(rt);
-    const char *slash = t ? strchr(t->api_version, '/') : NULL;
-    kn_error_set(err, KN_EINVAL, "%s in version \"%s\" cannot be handled as a %s: %s",
-                 t ? t->kind : rt->res->kind,
-                 slash ? slash + 1 : (t ? t->api_version : rt->res->version),
-                 t ? t->kind : rt->res->kind, msg);
-    free(msg);
+    if (!why)
+        why = kn_field_strict_message(problems);
+    cannot_handle(rt, why, err);
+    free(why);
     return -KN_EINVAL;
 }
 

@@ -36,6 +36,15 @@ int kn_field_validation_parse(const char *value, kn_field_validation *out, kn_er
  * NULL). Returns the number removed. */
 size_t kn_field_prune_unknown(const kn_schema_type *t, cJSON *obj, cJSON *problems);
 
+/* NULL if every known member of obj has a JSON type its Go field can hold
+ * (fieldtype.c), else (owned) the message Go's decoder fails with for the
+ * first one, in document order: `json: cannot unmarshal string into Go
+ * struct field DeploymentSpec.spec.replicas of type int32`, `illegal base64
+ * data at input byte 3`, `quantities must match the regular expression
+ * ...`. Unknown members are not looked at. Upstream rejects such a body
+ * whatever the fieldValidation directive. */
+char *kn_field_type_error(const kn_schema_type *t, const cJSON *obj);
+
 /* "strict decoding error: <p1>, <p2>" (owned). */
 char *kn_field_strict_message(const cJSON *problems);
 
