@@ -92,8 +92,9 @@ int api_parse_patch(kn_http_request *req, kn_field_validation fv, cJSON **out, c
  * -1. value: what upstream shows (the patch, or the patched object). */
 int api_check_patched(const api_route *rt, kn_field_validation fv, cJSON *upd, const char *value,
                       cJSON *problems, kn_http_response *resp);
-/* The schema of a route's body: Scale for /scale, else the resource's kind
- * (NULL if the table lacks it). */
+/* The schema of a route's body: Scale, Binding, Eviction or TokenRequest
+ * for /scale, /binding, /eviction, /token, else the resource's kind (NULL if
+ * the table lacks it). */
 const kn_schema_type *api_body_schema(const api_route *rt);
 /* Under Warn, adds one Warning header carrying every problem. */
 void api_add_warnings(kn_http_response *resp, kn_field_validation fv, const cJSON *problems);
@@ -104,6 +105,9 @@ cJSON *api_decode_stored(const char *value, size_t len, int64_t rev);
 /* True if obj matches the request's labelSelector and fieldSelector. */
 bool api_matches_selectors(const kn_resource *r, const cJSON *obj, const char *label_sel,
                            const char *field_sel);
+/* Responds 422 `<kind>.meta.k8s.io "" is invalid: ...` for options
+ * (ListOptions, DeleteOptions) that break upstream's validation. */
+void api_options_invalid(kn_http_response *resp, const char *kind, const kn_causes *causes);
 /* Validates selector syntax; fills err. */
 int api_check_selectors(const char *label_sel, const char *field_sel, kn_error **err);
 

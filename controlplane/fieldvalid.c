@@ -187,11 +187,20 @@ static bool is_duplicate(const kn_error *err)
     return kn_error_code(err) == KN_EINVAL && strstr(kn_error_msg(err), "duplicate ");
 }
 
-/* The schema of a route's body: Scale for /scale, else the resource's kind. */
+/* The schema of a route's body: Scale, Binding, Eviction or TokenRequest
+ * for those subresources, else the resource's kind. */
 const kn_schema_type *api_body_schema(const api_route *rt)
 {
-    if (strcmp(rt->sub, "scale") == 0)
-        return kn_schema_by_kind("autoscaling/v1", "Scale");
+    static const char *const subs[][3] = {
+        {"scale", "autoscaling/v1", "Scale"},
+        {"binding", "v1", "Binding"},
+        {"eviction", "policy/v1", "Eviction"},
+        {"token", "authentication.k8s.io/v1", "TokenRequest"},
+    };
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        if (strcmp(rt->sub, subs[i][0]) == 0)
+            return kn_schema_by_kind(subs[i][1], subs[i][2]);
+    }
     char apiv[64];
     return kn_schema_by_kind(kn_resource_api_version(rt->res, apiv, sizeof(apiv)), rt->res->kind);
 }

@@ -13,6 +13,7 @@
 #include "controlplane/auth.h"
 #include "controlplane/kproto.h"
 #include "controlplane/objmeta.h"
+#include "controlplane/reqopts.h"
 #include "controlplane/smpatch.h"
 #include "controlplane/table.h"
 #include "lib/cleanup.h"
@@ -196,20 +197,6 @@ void api_get(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http
 
 /* ---- list ---------------------------------------------------------------------- */
 
-/* The continue token: base64 would hide nothing worth hiding; upstream's is
- * opaque too. Ours is "<rev>:<last key>". */
-static int parse_continue(const char *token, int64_t *rev, char **start, kn_error **err)
-{
-    char *colon = strchr(token, ':');
-    char *end;
-    long long r = strtoll(token, &end, 10);
-    if (!colon || end != colon || r <= 0)
-        return kn_error_set(err, KN_EINVAL, "continue key is not valid: \"%s\"", token);
-    *rev = r;
-    *start = xstrdup(colon + 1);
-    return 0;
-}
-
 static int64_t parse_rv(const char *rv)
 {
     if (!rv || !*rv)
@@ -219,35 +206,17 @@ static int64_t parse_rv(const char *rv)
     return *end || v < 0 ? -1 : v;
 }
 
-typedef struct list_query {
-    const char *label_sel, *field_sel;
-    size_t limit;
-    int64_t at_rev;
-    char *start; /* owned */
-} list_query;
-
-static int read_list_query(kn_http_request *req, list_query *q, kn_error **err)
+static const char *query(void *arg, const char *key)
 {
-    memset(q, 0, sizeof(*q));
-    q->label_sel = kn_http_query(req, "labelSelector");
-    q->field_sel = kn_http_query(req, "fieldSelector");
-    if (api_check_selectors(q->label_sel, q->field_sel, err) < 0)
-        return -KN_EINVAL;
-    const char *limit = kn_http_query(req, "limit");
-    if (limit && *limit)
-        q->limit = (size_t)strtoull(limit, NULL, 10);
-    const char *cont = kn_http_query(req, "continue");
-    if (cont && *cont)
-        return parse_continue(cont, &q->at_rev, &q->start, err);
-    const char *rv = kn_http_query(req, "resourceVersion");
-    const char *match = kn_http_query(req, "resourceVersionMatch");
-    int64_t v = parse_rv(rv);
-    if (v < 0)
-        return kn_error_set(err, KN_EINVAL, "invalid resourceVersion \"%s\"", rv);
-    /* "0" (any) and unset (most recent) both read the newest state here */
-    if (match && strcmp(match, "Exact") == 0)
-        q->at_rev = v;
-    return 0;
+    return kn_http_query(arg, key);
+}
+
+void api_options_invalid(kn_http_response *resp, const char *kind, const kn_causes *causes)
+{
+    char *msg = kn_options_invalid_message(kind, causes);
+    kn_http_respond(resp, 422, "application/json",
+                    kn_status_json(422, "Invalid", msg, "meta.k8s.io", kind, "", causes));
+    free(msg);
 }
 
 static cJSON *list_object(const kn_resource *r, int64_t rev, const char *cont)
@@ -267,19 +236,19 @@ static cJSON *list_object(const kn_resource *r, int64_t rev, const char *cont)
 }
 
 /* Reads pages from the store until limit matching items are found. */
-static int collect(kn_apiserver *s, const api_route *rt, list_query *q, cJSON *items,
+static int collect(kn_apiserver *s, const api_route *rt, kn_list_opts *q, cJSON *items,
                    int64_t *list_rev, char **cont, kn_error **err)
 {
     cleanup_free char *prefix = api_key(rt->res, rt->ns, NULL);
-    size_t found = 0;
+    size_t found = 0, limit = q->limit > 0 ? (size_t)q->limit : 0;
     bool more = true;
-    while (more && (q->limit == 0 || found < q->limit)) {
+    while (more && (limit == 0 || found < limit)) {
         kn_kv_list page;
-        size_t want = q->limit ? q->limit - found : 0;
-        if (kn_store_list(s->opts.store, prefix, q->start, want, q->at_rev, &page, list_rev, &more,
-                          err) < 0)
+        size_t want = limit ? limit - found : 0;
+        if (kn_store_list(s->opts.store, prefix, q->cont_start, want, q->cont_rev, &page, list_rev,
+                          &more, err) < 0)
             return -KN_EIO;
-        q->at_rev = *list_rev;
+        q->cont_rev = *list_rev;
         for (size_t i = 0; i < page.len; i++) {
             cJSON *o = api_decode_stored(page.items[i].value, page.items[i].value_len,
                                          page.items[i].mod_rev);
@@ -291,27 +260,35 @@ static int collect(kn_apiserver *s, const api_route *rt, list_query *q, cJSON *i
             }
         }
         if (page.len) {
-            free(q->start);
-            q->start = xstrdup(page.items[page.len - 1].key);
+            free(q->cont_start);
+            q->cont_start = xstrdup(page.items[page.len - 1].key);
         }
         kn_kv_list_free(&page);
     }
     if (more)
-        *cont = xasprintf("%lld:%s", (long long)*list_rev, q->start);
+        *cont = xasprintf("%lld:%s", (long long)*list_rev, q->cont_start);
     return 0;
 }
 
 void api_list(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
 {
     kn_error *err = NULL;
-    list_query q;
+    kn_list_opts q;
+    kn_causes causes = {0};
     int64_t list_rev = 0;
     cleanup_free char *cont = NULL;
-    if (read_list_query(req, &q, &err) < 0) {
-        api_error(resp, rt, err);
+    if (kn_list_opts_parse(query, req, false, &q, &causes, &err) < 0 || causes.len) {
+        if (causes.len)
+            api_options_invalid(resp, "ListOptions", &causes);
+        else
+            api_error(resp, rt, err);
         kn_error_free(&err);
+        kn_causes_free(&causes);
+        kn_list_opts_free(&q);
         return;
     }
+    if (q.exact) /* "0" (any) and unset (most recent) both read the newest state */
+        q.cont_rev = q.rv;
     cJSON *items = cJSON_CreateArray();
     if (collect(s, rt, &q, items, &list_rev, &cont, &err) < 0) {
         api_error(resp, rt, err);
@@ -330,7 +307,7 @@ void api_list(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_htt
         cJSON_Delete(l);
     }
     cJSON_Delete(items);
-    free(q.start);
+    kn_list_opts_free(&q);
 }
 
 /* ---- body decoding -------------------------------------------------------------- */
@@ -826,37 +803,8 @@ out:
 
 /* ---- delete ------------------------------------------------------------------- */
 
-typedef struct delete_opts {
-    int64_t grace; /* -1: the object's default */
-    const char *propagation;
-    const char *uid, *rv; /* preconditions */
-    cJSON *body;          /* owned: strings above may point into it */
-} delete_opts;
-
-static void read_delete_opts(kn_http_request *req, delete_opts *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->grace = -1;
-    const char *g = kn_http_query(req, "gracePeriodSeconds");
-    if (g && *g)
-        o->grace = strtoll(g, NULL, 10);
-    o->propagation = kn_http_query(req, "propagationPolicy");
-    if (req->body.len)
-        o->body = cJSON_ParseWithLength(req->body.data, req->body.len);
-    if (!o->body)
-        return;
-    int64_t bg;
-    if (kn_json_get_int64_opt(o->body, "gracePeriodSeconds", -1, &bg, NULL) >= 0 && bg >= 0)
-        o->grace = bg;
-    const char *p = NULL;
-    if (kn_json_get_string_opt(o->body, "propagationPolicy", NULL, &p, NULL) >= 0 && p)
-        o->propagation = p;
-    kn_json_get_string_opt(o->body, "preconditions.uid", NULL, &o->uid, NULL);
-    kn_json_get_string_opt(o->body, "preconditions.resourceVersion", NULL, &o->rv, NULL);
-}
-
 static int check_preconditions(const api_route *rt, const cJSON *old, int64_t rev,
-                               const delete_opts *o, kn_error **err)
+                               const kn_delete_opts *o, kn_error **err)
 {
     const char *uid = kn_meta_str(old, "uid");
     if (o->uid && *o->uid && (!uid || strcmp(uid, o->uid) != 0))
@@ -877,9 +825,17 @@ void api_delete(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     kn_error *err = NULL;
     cJSON *old = NULL;
     int64_t rev;
-    delete_opts o;
+    kn_delete_opts o;
+    kn_causes causes = {0};
     cleanup_free char *key = api_key(rt->res, rt->ns, rt->name);
-    read_delete_opts(req, &o);
+    if (kn_delete_opts_parse(query, req, req->body.data, req->body.len, &o, &causes, &err) < 0) {
+        api_error(resp, rt, err);
+        goto out;
+    }
+    if (causes.len) {
+        api_options_invalid(resp, "DeleteOptions", &causes);
+        goto out;
+    }
     if (api_load(s, rt, &old, &rev, &err) < 0 || check_preconditions(rt, old, rev, &o, &err) < 0) {
         api_error(resp, rt, err);
         goto out;
@@ -907,6 +863,7 @@ void api_delete(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
     api_json(resp, 200, old);
 out:
     kn_error_free(&err);
+    kn_causes_free(&causes);
     cJSON_Delete(old);
-    cJSON_Delete(o.body);
+    kn_delete_opts_free(&o);
 }

@@ -18,10 +18,24 @@ static int save_obj(kn_apiserver *s, const api_route *rt, cJSON *obj, int64_t re
     return kn_store_update(s->opts.store, key, text, strlen(text), rev, NULL, err);
 }
 
-static cJSON *body_json(kn_http_request *req, kn_error **err)
+/* The request's Binding, Eviction or TokenRequest, decoded and checked
+ * against its kind under the fieldValidation directive as a create body is
+ * (unknown and duplicate fields: an error under Strict, else warnings and
+ * dropped). NULL when resp holds the rejection. */
+static cJSON *body_json(const api_route *rt, kn_http_request *req, kn_http_response *resp)
 {
-    cJSON *b = NULL;
-    return api_decode_body(req, &b, err) < 0 ? NULL : b;
+    kn_field_validation fv;
+    if (api_field_validation(req, &fv, resp) < 0)
+        return NULL;
+    cJSON *b = NULL, *problems = cJSON_CreateArray();
+    kn_error *err = NULL;
+    if (api_decode_validated(req, rt, fv, &b, problems, &err) < 0)
+        api_error(resp, rt, err);
+    else
+        api_add_warnings(resp, fv, problems);
+    kn_error_free(&err);
+    cJSON_Delete(problems);
+    return b;
 }
 
 /* As upstream's assignPod: the binding also records PodScheduled=True,
@@ -60,10 +74,12 @@ static void binding(kn_apiserver *s, const api_route *rt, kn_http_request *req,
                     kn_http_response *resp)
 {
     kn_error *err = NULL;
-    cJSON *b = body_json(req, &err), *pod = NULL;
+    cJSON *b = body_json(rt, req, resp), *pod = NULL;
     const char *node = NULL;
     int64_t rev;
-    if (!b || kn_json_get_string(b, "target.name", &node, &err) < 0 ||
+    if (!b)
+        return;
+    if (kn_json_get_string(b, "target.name", &node, &err) < 0 ||
         api_load(s, rt, &pod, &rev, &err) < 0)
         goto fail;
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
@@ -98,9 +114,11 @@ static void eviction(kn_apiserver *s, const api_route *rt, kn_http_request *req,
                      kn_http_response *resp)
 {
     kn_error *err = NULL;
-    cJSON *b = body_json(req, &err), *pod = NULL;
+    cJSON *b = body_json(rt, req, resp), *pod = NULL;
     int64_t rev, grace = -1;
-    if (!b || api_load(s, rt, &pod, &rev, &err) < 0)
+    if (!b)
+        return;
+    if (api_load(s, rt, &pod, &rev, &err) < 0)
         goto fail;
     kn_json_get_int64_opt(b, "deleteOptions.gracePeriodSeconds", -1, &grace, NULL);
     if (kn_admission_begin_delete(rt->res, pod, grace, NULL)) {
@@ -145,11 +163,13 @@ static void token(kn_apiserver *s, const api_route *rt, kn_http_request *req,
                   kn_http_response *resp)
 {
     kn_error *err = NULL;
-    cJSON *b = body_json(req, &err), *sa = NULL;
+    cJSON *b = body_json(rt, req, resp), *sa = NULL;
     int64_t rev, expiration = 3600;
     const char *auds[9] = {NULL};
     const char *pod_name = NULL, *pod_uid = NULL;
-    if (!b || api_load(s, rt, &sa, &rev, &err) < 0)
+    if (!b)
+        return;
+    if (api_load(s, rt, &sa, &rev, &err) < 0)
         goto fail;
     kn_json_get_int64_opt(b, "spec.expirationSeconds", 3600, &expiration, NULL);
     if (expiration < 600) {

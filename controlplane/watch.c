@@ -15,6 +15,7 @@
 
 #include "controlplane/apiserver-internal.h"
 #include "controlplane/objmeta.h"
+#include "controlplane/reqopts.h"
 #include "controlplane/table.h"
 #include "lib/clock.h"
 #include "lib/json.h"
@@ -22,6 +23,7 @@
 #include "lib/xalloc.h"
 
 enum { BOOKMARK_EVERY_S = 30, DEFAULT_TIMEOUT_S = 1800, BATCH = 256 };
+#define MAX_TIMEOUT_S ((int64_t)1 << 32) /* seconds; more would overflow a deadline in ns */
 
 typedef struct watch_ctx {
     kn_apiserver *s;
@@ -219,6 +221,11 @@ static void watch_free(void *ctx)
     free(w);
 }
 
+static const char *query(void *arg, const char *key)
+{
+    return kn_http_query(arg, key);
+}
+
 static char *dup_or_null(const char *s)
 {
     return s && *s ? xstrdup(s) : NULL;
@@ -227,28 +234,35 @@ static char *dup_or_null(const char *s)
 void api_watch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp)
 {
     kn_error *err = NULL;
-    const char *ls = kn_http_query(req, "labelSelector"), *fs = kn_http_query(req, "fieldSelector");
-    if (api_check_selectors(ls, fs, &err) < 0) {
-        api_error(resp, rt, err);
+    kn_list_opts q;
+    kn_causes causes = {0};
+    if (kn_list_opts_parse(query, req, true, &q, &causes, &err) < 0 || causes.len) {
+        if (causes.len)
+            api_options_invalid(resp, "ListOptions", &causes);
+        else
+            api_error(resp, rt, err);
         kn_error_free(&err);
+        kn_causes_free(&causes);
+        kn_list_opts_free(&q);
         return;
     }
+    kn_list_opts_free(&q);
     watch_ctx *w = xcalloc(1, sizeof(*w));
     w->s = s;
     w->res = rt->res;
     w->prefix = api_key(rt->res, rt->ns, NULL);
-    w->label_sel = dup_or_null(ls);
-    w->field_sel = dup_or_null(fs);
+    w->label_sel = dup_or_null(q.label_sel);
+    w->field_sel = dup_or_null(q.field_sel);
     w->table = kn_table_wanted(kn_http_header(req, "Accept"));
-    const char *bm = kn_http_query(req, "allowWatchBookmarks");
-    w->bookmarks = bm && strcmp(bm, "true") == 0;
-    const char *ts = kn_http_query(req, "timeoutSeconds");
-    int64_t timeout = ts && *ts ? strtoll(ts, NULL, 10) : DEFAULT_TIMEOUT_S;
+    w->bookmarks = q.bookmarks;
+    /* bounded: seconds beyond ~292 years would overflow the deadline in ns */
+    int64_t timeout = q.timeout_s > 0 ? q.timeout_s : DEFAULT_TIMEOUT_S;
+    if (timeout > MAX_TIMEOUT_S)
+        timeout = MAX_TIMEOUT_S;
     w->last_send_ns = kn_time_monotonic_ns();
-    w->deadline_ns = w->last_send_ns + (timeout > 0 ? timeout : DEFAULT_TIMEOUT_S) * 1000000000LL;
+    w->deadline_ns = w->last_send_ns + timeout * 1000000000LL;
     kn_buf_init(&w->out);
-    const char *rvs = kn_http_query(req, "resourceVersion");
-    int64_t rv = rvs && *rvs ? strtoll(rvs, NULL, 10) : 0;
+    int64_t rv = q.rv;
     int64_t oldest = kn_store_compacted_rev(s->opts.store);
     if (rv > 0 && rv < oldest)
         emit_gone(w, rv, oldest);
