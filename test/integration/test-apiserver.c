@@ -572,6 +572,45 @@ static void explain_works(const server *s, const char *version)
     }
 }
 
+/* Values of the wrong JSON type, bad query values and bad options are
+ * refused with upstream's words whatever fieldValidation says; a
+ * subresource body is checked against its own kind. */
+static void bad_input_is_refused(const server *s, const char *version)
+{
+    cleanup_free char *file =
+        write_file("str-replicas.yaml",
+                   "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: strrep\nspec:\n"
+                   "  replicas: \"3\"\n  selector:\n    matchLabels: {a: b}\n  template:\n"
+                   "    metadata:\n      labels: {a: b}\n    spec:\n      containers:\n"
+                   "      - {name: c, image: nginx}\n");
+    cleanup_free char *args = xasprintf("create --validate=false -f %s", file);
+    int st, code;
+    cleanup_free char *out = kubectl(s, version, args, &st);
+    KT_ASSERT_NE(st, 0);
+    KT_ASSERT_CONTAINS(out, "Deployment in version \"v1\" cannot be handled as a Deployment: "
+                            "json: cannot unmarshal string into Go struct field "
+                            "DeploymentSpec.spec.replicas of type int32");
+    cleanup_free char *limit =
+        request(s, NULL, "GET", "/api/v1/namespaces/default/pods?limit=x", NULL, NULL, &code);
+    KT_ASSERT_EQ(code, 400);
+    KT_ASSERT_CONTAINS(limit, "strconv.ParseInt: parsing \\\"x\\\": invalid syntax");
+    cleanup_free char *opts = write_file("badprop.json", "{\"propagationPolicy\":\"Sideways\"}");
+    cleanup_free char *del = request(s, NULL, "DELETE", "/api/v1/namespaces/default/pods/none",
+                                     opts, "application/json", &code);
+    KT_ASSERT_EQ(code, 422);
+    KT_ASSERT_CONTAINS(del, "DeleteOptions.meta.k8s.io \\\"\\\" is invalid: propagationPolicy: "
+                            "Unsupported value");
+    cleanup_free char *binding =
+        write_file("binding.json", "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":"
+                                   "{\"name\":\"none\"},\"target\":{\"name\":\"n1\"},\"foo\":1}");
+    cleanup_free char *bound = request(
+        s, NULL, "POST", "/api/v1/namespaces/default/pods/none/binding?fieldValidation=Strict",
+        binding, "application/json", &code);
+    KT_ASSERT_EQ(code, 400);
+    KT_ASSERT_CONTAINS(bound, "Binding in version \\\"v1\\\" cannot be handled as a Binding: "
+                              "strict decoding error: unknown field \\\"foo\\\"");
+}
+
 static void validation_works(const server *s, const char *version)
 {
     cleanup_free char *file = write_file("typo.yaml", typo_deployment);
@@ -617,6 +656,7 @@ static void validation_works(const server *s, const char *version)
                 dup, "application/json", &code);
     KT_ASSERT_EQ(code, 201);
     KT_ASSERT_CONTAINS(ignored_dup, "\"data\":{\"b\":\"2\"}"); /* the last one wins */
+    bad_input_is_refused(s, version);
 }
 
 static const char event_yaml[] =
