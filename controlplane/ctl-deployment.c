@@ -811,44 +811,6 @@ static int paused_conditions(dsync *s, kn_error **err)
 
 /* ---- ownership ---------------------------------------------------------------------------- */
 
-static bool can_adopt(dc *c, const cJSON *d)
-{
-    cJSON *fresh = NULL;
-    if (kc_get(c->ctx->client, &kn_ctl_res_deployments, kn_meta_str(d, "namespace"),
-               kn_meta_str(d, "name"), &fresh, NULL) < 0)
-        return false;
-    bool ok = same(kn_meta_str(fresh, "uid"), kn_meta_str(d, "uid")) &&
-              !kn_meta_str(fresh, "deletionTimestamp");
-    cJSON_Delete(fresh);
-    return ok;
-}
-
-static int patch_owner(dc *c, const cJSON *rs, const cJSON *d, bool adopt, kn_error **err)
-{
-    char *patch;
-    if (adopt) {
-        cJSON *ref = kn_ctl_owner_ref("apps/v1", "Deployment", kn_meta_str(d, "name"),
-                                      kn_meta_str(d, "uid"), true);
-        char *text = kn_json_print(ref);
-        patch = xasprintf("{\"metadata\":{\"ownerReferences\":[%s],\"uid\":\"%s\"}}", text,
-                          kn_meta_str(rs, "uid"));
-        free(text);
-        cJSON_Delete(ref);
-    } else {
-        patch = xasprintf("{\"metadata\":{\"ownerReferences\":[{\"$patch\":\"delete\",\"uid\":"
-                          "\"%s\"}],\"uid\":\"%s\"}}",
-                          kn_meta_str(d, "uid"), kn_meta_str(rs, "uid"));
-    }
-    int r = kc_patch(c->ctx->client, &kn_ctl_res_replicasets, kn_meta_str(rs, "namespace"),
-                     kn_meta_str(rs, "name"), NULL, KC_PATCH_STRATEGIC, patch, NULL, err);
-    free(patch);
-    if (r < 0 && kn_error_code(*err) == KN_ENOTFOUND) {
-        kn_error_free(err);
-        return 1;
-    }
-    return r;
-}
-
 static int by_creation(const void *a, const void *b)
 {
     const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
@@ -871,11 +833,13 @@ static int claim(dsync *s, const kn_label_selector *sel, kn_error **err)
         bool match = kn_ctl_labels_match(sel, rs);
         bool take = owner && same(owner, uid) && match;
         if (owner && same(owner, uid) && !match) {
-            r = patch_owner(s->c, rs, s->d, false, err);
+            r = kn_ctl_patch_owner(s->c->ctx, &kn_ctl_res_replicasets, rs, "Deployment", s->d,
+                                   false, err);
         } else if (!owner && match && !kn_meta_str(s->d, "deletionTimestamp")) {
             if (adoptable < 0)
-                adoptable = can_adopt(s->c, s->d);
-            take = adoptable && (r = patch_owner(s->c, rs, s->d, true, err)) == 0;
+                adoptable = kn_ctl_can_adopt(s->c->ctx, &kn_ctl_res_deployments, s->d);
+            take = adoptable && (r = kn_ctl_patch_owner(s->c->ctx, &kn_ctl_res_replicasets, rs,
+                                                        "Deployment", s->d, true, err)) == 0;
         }
         if (take)
             s->rs[s->nrs++] = cJSON_Duplicate(rs, 1);

@@ -70,7 +70,8 @@ typedef struct kn_ctl_def {
 
 extern const kn_ctl_def kn_ctl_scheduler, kn_ctl_replicaset, kn_ctl_deployment,
     kn_ctl_endpointslice, kn_ctl_endpoints, kn_ctl_serviceaccount, kn_ctl_namespace, kn_ctl_gc,
-    kn_ctl_nodelifecycle, kn_ctl_tainteviction, kn_ctl_nodeipam;
+    kn_ctl_nodelifecycle, kn_ctl_tainteviction, kn_ctl_nodeipam, kn_ctl_daemonset,
+    kn_ctl_statefulset;
 
 /* ---- the work loop ------------------------------------------------------------------- */
 
@@ -187,5 +188,75 @@ int kn_ctl_delete(kn_ctl_ctx *ctx, const kc_resource *r, const char *ns, const c
 
 /* "namespace/name" split into ns and name (copied, bounded). */
 void kn_ctl_split_key(const char *key, char ns[256], char name[256]);
+
+/* ---- owning pods (shared by the ReplicaSet, DaemonSet and StatefulSet controllers) ---------- */
+
+/* A growable list of cached objects (references). */
+typedef struct kn_ctl_objs {
+    kc_obj **v;
+    size_t n, cap;
+} kn_ctl_objs;
+
+/* Appends a reference to o. */
+void kn_ctl_objs_push(kn_ctl_objs *l, kc_obj *o);
+/* Drops the references and empties l. */
+void kn_ctl_objs_free(kn_ctl_objs *l);
+
+/* The object of kind in owners (an informer of that kind) that controls
+ * obj, checked by uid (a reference), or NULL. */
+kc_obj *kn_ctl_owner_of(kc_informer *owners, const char *kind, const cJSON *obj);
+
+/* upstream's RecheckDeletionTimestamp: a fresh read shows owner (of
+ * resource r) still exists with its uid and is not being deleted. */
+bool kn_ctl_can_adopt(kn_ctl_ctx *ctx, const kc_resource *r, const cJSON *owner);
+
+/* Adds (adopt) or removes owner's controller reference on obj (of
+ * resource r) with a strategic merge patch carrying obj's uid. Returns 0,
+ * 1 when obj is gone, or negative with err. */
+int kn_ctl_patch_owner(kn_ctl_ctx *ctx, const kc_resource *r, const cJSON *obj, const char *kind,
+                       const cJSON *owner, bool adopt, kn_error **err);
+
+/* ClaimPods: the pods in owner's namespace that owner (kind, served as
+ * owner_res) controls and sel matches, into out; matching orphans are
+ * adopted (unless owner is being deleted) and controlled pods that no
+ * longer match released. With active_only, finished pods and pods being
+ * deleted are skipped. Returns 0 or negative with err. */
+int kn_ctl_claim_pods(kn_ctl_ctx *ctx, kc_informer *pods, const kc_resource *owner_res,
+                      const char *kind, const cJSON *owner, const kn_label_selector *sel,
+                      bool active_only, kn_ctl_objs *out, kn_error **err);
+
+/* Queues (on l) every object of owners in pod's namespace whose non-empty
+ * selector matches the orphan pod. */
+void kn_ctl_enqueue_matching(kn_ctl_loop *l, kc_informer *owners, const cJSON *pod);
+
+/* A Pod from a workload's template: its labels, annotations, finalizers
+ * and spec, with a controller reference to owner (kind in apps/v1). The
+ * caller names it. New object. */
+cJSON *kn_ctl_pod_from_template(const cJSON *tmpl, const char *kind, const cJSON *owner);
+
+/* ---- controller revisions (DaemonSet and StatefulSet history) -------------------------------- */
+
+#define KN_CTL_REVISION_LABEL "controller-revision-hash"
+
+/* Makes sure set (kind in apps/v1) has the ControllerRevision
+ * <set>-<hash> holding tmpl (data {"spec":{"template":...,"$patch":
+ * "replace"}}, the template's labels plus controller-revision-hash), with
+ * a revision number above all the set's other revisions: a new one gets
+ * max+1, an older one (a rollback) is renumbered to max+1 as upstream
+ * does. A name taken by another object is KN_EEXIST (the caller counts a
+ * collision). *name (owned) is the revision's name. revs is the informer
+ * of controllerrevisions. */
+int kn_ctl_revision_ensure(kn_ctl_ctx *ctx, kc_informer *revs, const cJSON *set, const char *kind,
+                           const cJSON *tmpl, const char *hash, char **name, kn_error **err);
+
+/* The pod template stored in set's revision name, or NULL. New object. */
+cJSON *kn_ctl_revision_template(kc_informer *revs, const cJSON *set, const char *name);
+
+/* Deletes set's oldest revisions beyond spec.revisionHistoryLimit (10 by
+ * default), never one named in keep[0..nkeep) nor one whose hash label a
+ * pod in pods (the set's pods) carries. */
+int kn_ctl_revision_truncate(kn_ctl_ctx *ctx, kc_informer *revs, const cJSON *set,
+                             const char *const *keep, size_t nkeep, const kn_ctl_objs *pods,
+                             kn_error **err);
 
 #endif

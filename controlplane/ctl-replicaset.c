@@ -28,60 +28,16 @@ typedef struct rsc {
     kn_ctl_expect *exp;
 } rsc;
 
-/* A growable list of cached objects (references). */
-typedef struct objs {
-    kc_obj **v;
-    size_t n, cap;
-} objs;
-
-static void objs_push(objs *l, kc_obj *o)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
-    }
-    l->v[l->n++] = kc_obj_ref(o);
-}
-
-static void objs_free(objs *l)
-{
-    kc_objs_free(l->v, l->n);
-    memset(l, 0, sizeof(*l));
-}
-
 /* ---- owners and handlers ------------------------------------------------------------ */
 
-/* The ReplicaSet that controls pod (a reference), or NULL. */
 static kc_obj *owner_of(rsc *c, const cJSON *pod)
 {
-    const cJSON *ref = kn_ctl_controller_ref(pod);
-    const char *kind = kn_ctl_str(ref, "kind"), *name = kn_ctl_str(ref, "name");
-    if (!kind || strcmp(kind, "ReplicaSet") != 0 || !name)
-        return NULL;
-    char *key = xasprintf("%s/%s", kn_meta_str(pod, "namespace"), name);
-    kc_obj *rs = kc_informer_get(c->rs, key);
-    free(key);
-    const char *uid = rs ? kn_meta_str(kc_obj_json(rs), "uid") : NULL;
-    if (rs && (!uid || strcmp(uid, kn_ctl_str(ref, "uid") ? kn_ctl_str(ref, "uid") : "") != 0)) {
-        kc_obj_unref(rs);
-        return NULL;
-    }
-    return rs;
+    return kn_ctl_owner_of(c->rs, "ReplicaSet", pod);
 }
 
-/* Queues every ReplicaSet whose selector matches the orphan pod. */
 static void enqueue_matching(rsc *c, const cJSON *pod)
 {
-    size_t n = 0;
-    const char *ns = kn_meta_str(pod, "namespace");
-    kc_obj **v = kc_informer_by_index(c->rs, "namespace", ns ? ns : "", &n);
-    for (size_t i = 0; i < n; i++) {
-        kn_label_selector *sel = kn_ctl_selector(kc_obj_json(v[i]), "spec.selector");
-        if (sel && !kn_label_selector_empty(sel) && kn_ctl_labels_match(sel, pod))
-            kn_workqueue_add(c->loop.queue, kc_obj_key(v[i]));
-        kn_label_selector_free(sel);
-    }
-    kc_objs_free(v, n);
+    kn_ctl_enqueue_matching(&c->loop, c->rs, pod);
 }
 
 static void rs_add(kc_obj *o, void *ud)
@@ -162,104 +118,16 @@ static void pod_delete(kc_obj *o, void *ud)
     pod_deleted(ud, o);
 }
 
-/* ---- adoption ------------------------------------------------------------------------------- */
-
-static int patch_owner(rsc *c, const cJSON *pod, const cJSON *rs, bool adopt, kn_error **err)
-{
-    const char *uid = kn_meta_str(rs, "uid");
-    char *patch;
-    if (adopt) {
-        cJSON *ref = kn_ctl_owner_ref("apps/v1", "ReplicaSet", kn_meta_str(rs, "name"), uid, true);
-        char *text = kn_json_print(ref);
-        patch = xasprintf("{\"metadata\":{\"ownerReferences\":[%s],\"uid\":\"%s\"}}", text,
-                          kn_meta_str(pod, "uid"));
-        free(text);
-        cJSON_Delete(ref);
-    } else {
-        patch = xasprintf("{\"metadata\":{\"ownerReferences\":[{\"$patch\":\"delete\",\"uid\":"
-                          "\"%s\"}],\"uid\":\"%s\"}}",
-                          uid, kn_meta_str(pod, "uid"));
-    }
-    int r = kc_patch(c->ctx->client, &kc_res_pods, kn_meta_str(pod, "namespace"),
-                     kn_meta_str(pod, "name"), NULL, KC_PATCH_STRATEGIC, patch, NULL, err);
-    free(patch);
-    if (r < 0 && kn_error_code(*err) == KN_ENOTFOUND) {
-        kn_error_free(err);
-        return 1; /* gone: neither ours nor anyone's */
-    }
-    return r;
-}
-
-/* upstream's RecheckDeletionTimestamp: adopt only for a live ReplicaSet
- * that is still the one we know (fresh read). */
-static bool can_adopt(rsc *c, const cJSON *rs)
-{
-    cJSON *fresh = NULL;
-    if (kc_get(c->ctx->client, &kn_ctl_res_replicasets, kn_meta_str(rs, "namespace"),
-               kn_meta_str(rs, "name"), &fresh, NULL) < 0)
-        return false;
-    const char *uid = kn_meta_str(fresh, "uid");
-    bool ok =
-        uid && strcmp(uid, kn_meta_str(rs, "uid")) == 0 && !kn_meta_str(fresh, "deletionTimestamp");
-    cJSON_Delete(fresh);
-    return ok;
-}
-
-/* The active pods this ReplicaSet owns after adopting and releasing. */
-static int claim_pods(rsc *c, const cJSON *rs, const kn_label_selector *sel, objs *owned,
-                      kn_error **err)
-{
-    size_t n = 0;
-    const char *ns = kn_meta_str(rs, "namespace"), *uid = kn_meta_str(rs, "uid");
-    kc_obj **v = kc_informer_by_index(c->pods, "namespace", ns, &n);
-    int adoptable = -1, r = 0;
-    for (size_t i = 0; i < n && r >= 0; i++) {
-        const cJSON *pod = kc_obj_json(v[i]);
-        if (!kn_ctl_pod_active(pod))
-            continue;
-        const char *owner = kn_ctl_str(kn_ctl_controller_ref(pod), "uid");
-        bool match = kn_ctl_labels_match(sel, pod);
-        if (owner && strcmp(owner, uid) == 0) {
-            if (match)
-                objs_push(owned, v[i]);
-            else
-                r = patch_owner(c, pod, rs, false, err);
-        } else if (!owner && match && !kn_meta_str(rs, "deletionTimestamp")) {
-            if (adoptable < 0)
-                adoptable = can_adopt(c, rs);
-            if (adoptable && (r = patch_owner(c, pod, rs, true, err)) == 0)
-                objs_push(owned, v[i]);
-        }
-    }
-    kc_objs_free(v, n);
-    return r < 0 ? r : 0;
-}
-
 /* ---- creating and deleting pods ------------------------------------------------------------ */
 
 static cJSON *pod_from_template(const cJSON *rs)
 {
     const cJSON *t =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rs, "spec"), "template");
-    const cJSON *tm = cJSON_GetObjectItemCaseSensitive(t, "metadata");
-    cJSON *pod = cJSON_CreateObject();
-    cJSON_AddStringToObject(pod, "apiVersion", "v1");
-    cJSON_AddStringToObject(pod, "kind", "Pod");
-    cJSON *m = cJSON_AddObjectToObject(pod, "metadata");
-    static const char *const keep[] = {"labels", "annotations", "finalizers", NULL};
-    for (size_t i = 0; keep[i]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(tm, keep[i]);
-        if (v && !cJSON_IsNull(v))
-            cJSON_AddItemToObject(m, keep[i], cJSON_Duplicate(v, 1));
-    }
+    cJSON *pod = kn_ctl_pod_from_template(t, "ReplicaSet", rs);
     char *prefix = xasprintf("%s-", kn_meta_str(rs, "name"));
-    cJSON_AddStringToObject(m, "generateName", prefix);
+    cJSON_AddStringToObject(kn_meta(pod), "generateName", prefix);
     free(prefix);
-    cJSON *refs = cJSON_AddArrayToObject(m, "ownerReferences");
-    cJSON_AddItemToArray(refs, kn_ctl_owner_ref("apps/v1", "ReplicaSet", kn_meta_str(rs, "name"),
-                                                kn_meta_str(rs, "uid"), true));
-    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(t, "spec");
-    cJSON_AddItemToObject(pod, "spec", spec ? cJSON_Duplicate(spec, 1) : cJSON_CreateObject());
     return pod;
 }
 
@@ -323,7 +191,7 @@ static int related_on_node(rsc *c, const cJSON *rs, const char *node)
     return count;
 }
 
-static int delete_pods(rsc *c, const char *key, const cJSON *rs, objs *owned, int64_t n,
+static int delete_pods(rsc *c, const char *key, const cJSON *rs, kn_ctl_objs *owned, int64_t n,
                        kn_error **err)
 {
     kn_ctl_ranked_pod *v = xcalloc(owned->n, sizeof(*v));
@@ -362,7 +230,7 @@ static int delete_pods(rsc *c, const char *key, const cJSON *rs, objs *owned, in
     return r;
 }
 
-static int manage_replicas(rsc *c, const char *key, const cJSON *rs, objs *owned, kn_error **err)
+static int manage_replicas(rsc *c, const char *key, const cJSON *rs, kn_ctl_objs *owned, kn_error **err)
 {
     int64_t diff = (int64_t)owned->n - kn_ctl_int(rs, "spec.replicas", 1);
     if (diff < 0)
@@ -375,7 +243,7 @@ static int manage_replicas(rsc *c, const char *key, const cJSON *rs, objs *owned
 /* ---- status ------------------------------------------------------------------------------------
  */
 
-static cJSON *compute_status(const cJSON *rs, const objs *owned, const kn_error *manage_err,
+static cJSON *compute_status(const cJSON *rs, const kn_ctl_objs *owned, const kn_error *manage_err,
                              int64_t *ready_out, int64_t *available_out)
 {
     const cJSON *cur = cJSON_GetObjectItemCaseSensitive(rs, "status");
@@ -418,7 +286,7 @@ static cJSON *compute_status(const cJSON *rs, const objs *owned, const kn_error 
     return st;
 }
 
-static int update_status(rsc *c, const char *key, const cJSON *rs, const objs *owned,
+static int update_status(rsc *c, const char *key, const cJSON *rs, const kn_ctl_objs *owned,
                          const kn_error *manage_err, kn_error **err)
 {
     int64_t ready, available;
@@ -450,12 +318,13 @@ static int sync_rs(void *ud, const char *key, kn_error **err)
     }
     const cJSON *rs = kc_obj_json(o);
     kn_label_selector *sel = kn_ctl_selector(rs, "spec.selector");
-    objs owned = {0};
+    kn_ctl_objs owned = {0};
     kn_error *manage_err = NULL;
     int r = 0;
     if (!sel) {
         KN_WARN("controller", "replicaset %s: invalid selector", key);
-    } else if ((r = claim_pods(c, rs, sel, &owned, err)) == 0) {
+    } else if ((r = kn_ctl_claim_pods(c->ctx, c->pods, &kn_ctl_res_replicasets, "ReplicaSet", rs,
+                                          sel, true, &owned, err)) == 0) {
         if (kn_ctl_expect_satisfied(c->exp, key) && !kn_meta_str(rs, "deletionTimestamp"))
             manage_replicas(c, key, rs, &owned, &manage_err);
         r = update_status(c, key, rs, &owned, manage_err, err);
@@ -463,7 +332,7 @@ static int sync_rs(void *ud, const char *key, kn_error **err)
             r = kn_error_set(err, kn_error_code(manage_err), "%s", kn_error_msg(manage_err));
     }
     kn_error_free(&manage_err);
-    objs_free(&owned);
+    kn_ctl_objs_free(&owned);
     kn_label_selector_free(sel);
     kc_obj_unref(o);
     return r;

@@ -449,3 +449,320 @@ int kn_ctl_delete(kn_ctl_ctx *ctx, const kc_resource *r, const char *ns, const c
     kn_buf_free(&path);
     return rc;
 }
+
+/* ---- owning pods ---------------------------------------------------------------------------- */
+
+void kn_ctl_objs_push(kn_ctl_objs *l, kc_obj *o)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+    }
+    l->v[l->n++] = kc_obj_ref(o);
+}
+
+void kn_ctl_objs_free(kn_ctl_objs *l)
+{
+    kc_objs_free(l->v, l->n);
+    memset(l, 0, sizeof(*l));
+}
+
+kc_obj *kn_ctl_owner_of(kc_informer *owners, const char *kind, const cJSON *obj)
+{
+    const cJSON *ref = kn_ctl_controller_ref(obj);
+    const char *k = kn_ctl_str(ref, "kind"), *name = kn_ctl_str(ref, "name");
+    if (!k || strcmp(k, kind) != 0 || !name)
+        return NULL;
+    char *key = xasprintf("%s/%s", kn_meta_str(obj, "namespace"), name);
+    kc_obj *o = kc_informer_get(owners, key);
+    free(key);
+    const char *uid = o ? kn_meta_str(kc_obj_json(o), "uid") : NULL;
+    if (o && !same_str(uid, kn_ctl_str(ref, "uid"))) {
+        kc_obj_unref(o);
+        return NULL;
+    }
+    return o;
+}
+
+bool kn_ctl_can_adopt(kn_ctl_ctx *ctx, const kc_resource *r, const cJSON *owner)
+{
+    cJSON *fresh = NULL;
+    if (kc_get(ctx->client, r, kn_meta_str(owner, "namespace"), kn_meta_str(owner, "name"), &fresh,
+               NULL) < 0)
+        return false;
+    bool ok = same_str(kn_meta_str(fresh, "uid"), kn_meta_str(owner, "uid")) &&
+              !kn_meta_str(fresh, "deletionTimestamp");
+    cJSON_Delete(fresh);
+    return ok;
+}
+
+int kn_ctl_patch_owner(kn_ctl_ctx *ctx, const kc_resource *r, const cJSON *obj, const char *kind,
+                       const cJSON *owner, bool adopt, kn_error **err)
+{
+    const char *uid = kn_meta_str(owner, "uid");
+    char *patch;
+    if (adopt) {
+        cJSON *ref = kn_ctl_owner_ref("apps/v1", kind, kn_meta_str(owner, "name"), uid, true);
+        char *text = kn_json_print(ref);
+        patch = xasprintf("{\"metadata\":{\"ownerReferences\":[%s],\"uid\":\"%s\"}}", text,
+                          kn_meta_str(obj, "uid"));
+        free(text);
+        cJSON_Delete(ref);
+    } else {
+        patch = xasprintf("{\"metadata\":{\"ownerReferences\":[{\"$patch\":\"delete\",\"uid\":"
+                          "\"%s\"}],\"uid\":\"%s\"}}",
+                          uid, kn_meta_str(obj, "uid"));
+    }
+    int rc = kc_patch(ctx->client, r, kn_meta_str(obj, "namespace"), kn_meta_str(obj, "name"),
+                      NULL, KC_PATCH_STRATEGIC, patch, NULL, err);
+    free(patch);
+    if (rc < 0 && kn_error_code(*err) == KN_ENOTFOUND) {
+        kn_error_free(err);
+        return 1; /* gone: neither ours nor anyone's */
+    }
+    return rc;
+}
+
+int kn_ctl_claim_pods(kn_ctl_ctx *ctx, kc_informer *pods, const kc_resource *owner_res,
+                      const char *kind, const cJSON *owner, const kn_label_selector *sel,
+                      bool active_only, kn_ctl_objs *out, kn_error **err)
+{
+    size_t n = 0;
+    const char *ns = kn_meta_str(owner, "namespace"), *uid = kn_meta_str(owner, "uid");
+    kc_obj **v = kc_informer_by_index(pods, "namespace", ns ? ns : "", &n);
+    int adoptable = -1, r = 0;
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        const cJSON *pod = kc_obj_json(v[i]);
+        if (active_only && !kn_ctl_pod_active(pod))
+            continue;
+        const char *cuid = kn_ctl_str(kn_ctl_controller_ref(pod), "uid");
+        bool match = kn_ctl_labels_match(sel, pod);
+        if (cuid && same_str(cuid, uid)) {
+            if (match)
+                kn_ctl_objs_push(out, v[i]);
+            else
+                r = kn_ctl_patch_owner(ctx, &kc_res_pods, pod, kind, owner, false, err);
+        } else if (!cuid && match && !kn_meta_str(owner, "deletionTimestamp") &&
+                   !kn_meta_str(pod, "deletionTimestamp")) {
+            if (adoptable < 0)
+                adoptable = kn_ctl_can_adopt(ctx, owner_res, owner);
+            if (adoptable && (r = kn_ctl_patch_owner(ctx, &kc_res_pods, pod, kind, owner, true,
+                                                     err)) == 0)
+                kn_ctl_objs_push(out, v[i]);
+        }
+    }
+    kc_objs_free(v, n);
+    return r < 0 ? r : 0;
+}
+
+void kn_ctl_enqueue_matching(kn_ctl_loop *l, kc_informer *owners, const cJSON *pod)
+{
+    size_t n = 0;
+    const char *ns = kn_meta_str(pod, "namespace");
+    kc_obj **v = kc_informer_by_index(owners, "namespace", ns ? ns : "", &n);
+    for (size_t i = 0; i < n; i++) {
+        kn_label_selector *sel = kn_ctl_selector(kc_obj_json(v[i]), "spec.selector");
+        if (sel && !kn_label_selector_empty(sel) && kn_ctl_labels_match(sel, pod))
+            kn_workqueue_add(l->queue, kc_obj_key(v[i]));
+        kn_label_selector_free(sel);
+    }
+    kc_objs_free(v, n);
+}
+
+cJSON *kn_ctl_pod_from_template(const cJSON *tmpl, const char *kind, const cJSON *owner)
+{
+    const cJSON *tm = cJSON_GetObjectItemCaseSensitive(tmpl, "metadata");
+    cJSON *pod = cJSON_CreateObject();
+    cJSON_AddStringToObject(pod, "apiVersion", "v1");
+    cJSON_AddStringToObject(pod, "kind", "Pod");
+    cJSON *m = cJSON_AddObjectToObject(pod, "metadata");
+    static const char *const keep[] = {"labels", "annotations", "finalizers", NULL};
+    for (size_t i = 0; keep[i]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(tm, keep[i]);
+        if (v && !cJSON_IsNull(v))
+            cJSON_AddItemToObject(m, keep[i], cJSON_Duplicate(v, 1));
+    }
+    cJSON *refs = cJSON_AddArrayToObject(m, "ownerReferences");
+    cJSON_AddItemToArray(refs, kn_ctl_owner_ref("apps/v1", kind, kn_meta_str(owner, "name"),
+                                                kn_meta_str(owner, "uid"), true));
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(tmpl, "spec");
+    cJSON_AddItemToObject(pod, "spec", spec ? cJSON_Duplicate(spec, 1) : cJSON_CreateObject());
+    return pod;
+}
+
+/* ---- controller revisions --------------------------------------------------------------------- */
+
+static int by_revision(const void *a, const void *b)
+{
+    int64_t x = kn_ctl_int(kc_obj_json(*(kc_obj *const *)a), "revision", 0);
+    int64_t y = kn_ctl_int(kc_obj_json(*(kc_obj *const *)b), "revision", 0);
+    return x < y ? -1 : x > y;
+}
+
+/* set's revisions (references), oldest revision first. */
+static kc_obj **revisions_of(kc_informer *revs, const cJSON *set, size_t *n)
+{
+    const char *uid = kn_meta_str(set, "uid");
+    kc_obj **v = kc_informer_by_index(revs, "controller", uid ? uid : "", n);
+    qsort(v, *n, sizeof(*v), by_revision);
+    return v;
+}
+
+static cJSON *new_revision(const cJSON *set, const char *kind, const cJSON *tmpl, const char *name,
+                           const char *hash, int64_t revision)
+{
+    cJSON *cr = cJSON_CreateObject();
+    cJSON_AddStringToObject(cr, "apiVersion", "apps/v1");
+    cJSON_AddStringToObject(cr, "kind", "ControllerRevision");
+    cJSON *m = cJSON_AddObjectToObject(cr, "metadata");
+    cJSON_AddStringToObject(m, "name", name);
+    cJSON_AddStringToObject(m, "namespace", kn_meta_str(set, "namespace"));
+    const cJSON *labels = NULL;
+    kn_json_lookup(tmpl, "metadata.labels", &labels, NULL);
+    cJSON *l = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
+    kn_ctl_set(l, KN_CTL_REVISION_LABEL, cJSON_CreateString(hash));
+    cJSON_AddItemToObject(m, "labels", l);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(m, "ownerReferences"),
+                         kn_ctl_owner_ref("apps/v1", kind, kn_meta_str(set, "name"),
+                                          kn_meta_str(set, "uid"), true));
+    cJSON *t = cJSON_Duplicate(tmpl, 1);
+    cJSON_AddStringToObject(t, "$patch", "replace");
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(cr, "data"), "spec"),
+                          "template", t);
+    cJSON_AddNumberToObject(cr, "revision", (double)revision);
+    return cr;
+}
+
+/* The template a revision holds (borrowed), or NULL. */
+static const cJSON *stored_template(const cJSON *cr)
+{
+    const cJSON *t = NULL;
+    kn_json_lookup(cr, "data.spec.template", &t, NULL);
+    return cJSON_IsObject(t) ? t : NULL;
+}
+
+static bool holds_owner(const cJSON *cr, const cJSON *set)
+{
+    return same_str(kn_ctl_str(kn_ctl_controller_ref(cr), "uid"), kn_meta_str(set, "uid"));
+}
+
+static bool holds(const cJSON *cr, const cJSON *set, const cJSON *tmpl)
+{
+    const cJSON *t = stored_template(cr);
+    if (!t || !holds_owner(cr, set))
+        return false;
+    cJSON *a = cJSON_Duplicate(t, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(a, "$patch");
+    bool eq = kn_json_equal(a, tmpl);
+    cJSON_Delete(a);
+    return eq;
+}
+
+/* Renumbers an existing revision to revision (a rollback to it). */
+static int renumber(kn_ctl_ctx *ctx, const cJSON *cr, int64_t revision, kn_error **err)
+{
+    char *patch = xasprintf("{\"revision\":%lld}", (long long)revision);
+    int r = kc_patch(ctx->client, &kn_ctl_res_controllerrevisions, kn_meta_str(cr, "namespace"),
+                     kn_meta_str(cr, "name"), NULL, KC_PATCH_MERGE, patch, NULL, err);
+    free(patch);
+    return r;
+}
+
+/* Creates the revision; one already there with our template (the cache
+ * was behind) is fine. */
+static int create_revision(kn_ctl_ctx *ctx, const cJSON *set, const char *kind, const cJSON *tmpl,
+                           const char *name, const char *hash, int64_t revision, kn_error **err)
+{
+    cJSON *cr = new_revision(set, kind, tmpl, name, hash, revision), *cur = NULL;
+    const char *ns = kn_meta_str(set, "namespace");
+    int r = kc_create(ctx->client, &kn_ctl_res_controllerrevisions, ns, cr, NULL, err);
+    cJSON_Delete(cr);
+    if (r < 0 && kn_error_code(*err) == KN_EEXIST &&
+        kc_get(ctx->client, &kn_ctl_res_controllerrevisions, ns, name, &cur, NULL) == 0 &&
+        holds(cur, set, tmpl)) {
+        kn_error_free(err);
+        r = 0;
+    }
+    cJSON_Delete(cur);
+    return r;
+}
+
+int kn_ctl_revision_ensure(kn_ctl_ctx *ctx, kc_informer *revs, const cJSON *set, const char *kind,
+                           const cJSON *tmpl, const char *hash, char **name, kn_error **err)
+{
+    char *want = xasprintf("%s-%s", kn_meta_str(set, "name"), hash);
+    size_t n = 0;
+    kc_obj **v = revisions_of(revs, set, &n);
+    int64_t max = n ? kn_ctl_int(kc_obj_json(v[n - 1]), "revision", 0) : 0;
+    const cJSON *found = NULL;
+    for (size_t i = 0; i < n && !found; i++)
+        if (same_str(kn_meta_str(kc_obj_json(v[i]), "name"), want))
+            found = kc_obj_json(v[i]);
+    int r = 0;
+    if (found && !holds(found, set, tmpl))
+        r = kn_error_set(err, KN_EEXIST, "controller revision %s holds another template", want);
+    else if (found && kn_ctl_int(found, "revision", 0) < max)
+        r = renumber(ctx, found, max + 1, err);
+    else if (!found)
+        r = create_revision(ctx, set, kind, tmpl, want, hash, max + 1, err);
+    kc_objs_free(v, n);
+    if (r < 0) {
+        free(want);
+        return kn_error_wrap(err, "controller revision");
+    }
+    *name = want;
+    return 0;
+}
+
+cJSON *kn_ctl_revision_template(kc_informer *revs, const cJSON *set, const char *name)
+{
+    char *key = xasprintf("%s/%s", kn_meta_str(set, "namespace"), name);
+    kc_obj *o = kc_informer_get(revs, key);
+    free(key);
+    cJSON *t = NULL;
+    if (o && holds_owner(kc_obj_json(o), set) && stored_template(kc_obj_json(o))) {
+        t = cJSON_Duplicate(stored_template(kc_obj_json(o)), 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "$patch");
+    }
+    kc_obj_unref(o);
+    return t;
+}
+
+static bool revision_in_use(const cJSON *cr, const char *const *keep, size_t nkeep,
+                            const kn_ctl_objs *pods)
+{
+    const char *name = kn_meta_str(cr, "name");
+    const char *hash = kn_ctl_str(cr, "metadata.labels[\"" KN_CTL_REVISION_LABEL "\"]");
+    for (size_t i = 0; i < nkeep; i++)
+        if (same_str(keep[i], name))
+            return true;
+    for (size_t i = 0; i < pods->n; i++) {
+        const char *h =
+            kn_ctl_str(kc_obj_json(pods->v[i]), "metadata.labels[\"" KN_CTL_REVISION_LABEL "\"]");
+        if (h && (same_str(h, hash) || same_str(h, name)))
+            return true;
+    }
+    return false;
+}
+
+int kn_ctl_revision_truncate(kn_ctl_ctx *ctx, kc_informer *revs, const cJSON *set,
+                             const char *const *keep, size_t nkeep, const kn_ctl_objs *pods,
+                             kn_error **err)
+{
+    size_t n = 0;
+    kc_obj **v = revisions_of(revs, set, &n);
+    size_t limit = (size_t)kn_ctl_int(set, "spec.revisionHistoryLimit", 10), unused = 0;
+    for (size_t i = 0; i < n; i++)
+        unused += !revision_in_use(kc_obj_json(v[i]), keep, nkeep, pods);
+    int r = 0;
+    for (size_t i = 0; i < n && unused > limit && r == 0; i++) {
+        const cJSON *cr = kc_obj_json(v[i]);
+        if (revision_in_use(cr, keep, nkeep, pods))
+            continue;
+        r = kn_ctl_delete(ctx, &kn_ctl_res_controllerrevisions, kn_meta_str(cr, "namespace"),
+                          kn_meta_str(cr, "name"), kn_meta_str(cr, "uid"), NULL, err);
+        unused--;
+    }
+    kc_objs_free(v, n);
+    return r;
+}

@@ -1,4 +1,5 @@
-/* ctl-workload.c - deletion ranking, template hashes and rollout arithmetic. */
+/* ctl-workload.c - deletion ranking, template hashes, rollout arithmetic,
+ * DaemonSet placement and StatefulSet ordering. */
 #include "controlplane/ctl-workload.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 #include "controlplane/ctl-internal.h"
 #include "controlplane/objmeta.h"
+#include "controlplane/scheduler.h"
 #include "lib/json.h"
 #include "lib/xalloc.h"
 
@@ -429,4 +431,246 @@ void kn_ctl_scale(const kn_ctl_rollout *d, kn_ctl_rs *rs, size_t n, int new_idx)
         scale_proportionally(d, active, na);
     }
     free(active);
+}
+
+/* ---- DaemonSets ------------------------------------------------------------------------- */
+
+static bool str_same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* AddOrUpdateTolerationInPodSpec for an Exists toleration of key/effect. */
+static void put_toleration(cJSON *spec, const char *key, const char *effect)
+{
+    cJSON *tols = cJSON_GetObjectItemCaseSensitive(spec, "tolerations");
+    if (!cJSON_IsArray(tols)) {
+        tols = cJSON_CreateArray();
+        kn_ctl_set(spec, "tolerations", tols);
+    }
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "key", key);
+    cJSON_AddStringToObject(t, "operator", "Exists");
+    cJSON_AddStringToObject(t, "effect", effect);
+    cJSON *old;
+    cJSON_ArrayForEach(old, tols)
+    {
+        if (str_same(kn_ctl_str(old, "key"), key) &&
+            str_same(kn_ctl_str(old, "operator"), "Exists") &&
+            str_same(kn_ctl_str(old, "effect"), effect)) {
+            cJSON_ReplaceItemViaPointer(tols, old, t);
+            return;
+        }
+    }
+    cJSON_AddItemToArray(tols, t);
+}
+
+void kn_ctl_ds_add_tolerations(cJSON *pod_spec)
+{
+    put_toleration(pod_spec, "node.kubernetes.io/not-ready", "NoExecute");
+    put_toleration(pod_spec, "node.kubernetes.io/unreachable", "NoExecute");
+    put_toleration(pod_spec, "node.kubernetes.io/disk-pressure", "NoSchedule");
+    put_toleration(pod_spec, "node.kubernetes.io/memory-pressure", "NoSchedule");
+    put_toleration(pod_spec, "node.kubernetes.io/pid-pressure", "NoSchedule");
+    put_toleration(pod_spec, "node.kubernetes.io/unschedulable", "NoSchedule");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pod_spec, "hostNetwork")))
+        put_toleration(pod_spec, "node.kubernetes.io/network-unavailable", "NoSchedule");
+}
+
+void kn_ctl_ds_pin(cJSON *pod_spec, const char *node)
+{
+    cJSON *na = kn_ctl_obj(kn_ctl_obj(pod_spec, "affinity"), "nodeAffinity");
+    cJSON *req = cJSON_CreateObject();
+    cJSON *term = cJSON_CreateObject();
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "key", "metadata.name");
+    cJSON_AddStringToObject(r, "operator", "In");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(r, "values"), cJSON_CreateString(node));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(term, "matchFields"), r);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "nodeSelectorTerms"), term);
+    kn_ctl_set(na, "requiredDuringSchedulingIgnoredDuringExecution", req);
+}
+
+const char *kn_ctl_ds_target_node(const cJSON *pod)
+{
+    const char *n = kn_ctl_str(pod, "spec.nodeName");
+    if (n && *n)
+        return n;
+    const cJSON *terms = NULL, *t, *r;
+    kn_json_lookup(pod,
+                   "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+                   "nodeSelectorTerms",
+                   &terms, NULL);
+    cJSON_ArrayForEach(t, terms)
+    {
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(t, "matchFields"))
+        {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "values");
+            if (str_same(kn_ctl_str(r, "key"), "metadata.name") &&
+                str_same(kn_ctl_str(r, "operator"), "In") && cJSON_GetArraySize(v) == 1 &&
+                cJSON_IsString(v->child))
+                return v->child->valuestring;
+        }
+    }
+    return NULL;
+}
+
+void kn_ctl_ds_should_run(const cJSON *pod, const cJSON *node, bool *should_run,
+                          bool *should_continue)
+{
+    const char *want = kn_ctl_str(pod, "spec.nodeName");
+    bool fits = (!want || !*want || str_same(want, kn_meta_str(node, "name"))) &&
+                kn_sched_node_affinity_matches(pod, node);
+    const cJSON *tols = NULL, *taints = NULL, *taint;
+    kn_json_lookup(pod, "spec.tolerations", &tols, NULL);
+    kn_json_lookup(node, "spec.taints", &taints, NULL);
+    bool schedule_ok = true, execute_ok = true;
+    cJSON_ArrayForEach(taint, taints)
+    {
+        const char *effect = kn_ctl_str(taint, "effect");
+        bool tolerated = kn_sched_tolerations_tolerate(tols, taint);
+        if (str_same(effect, "NoExecute"))
+            execute_ok = execute_ok && tolerated;
+        else if (str_same(effect, "NoSchedule"))
+            schedule_ok = schedule_ok && tolerated;
+    }
+    *should_run = fits && schedule_ok && execute_ok;
+    *should_continue = fits && execute_ok;
+}
+
+static bool pod_failed(const cJSON *pod)
+{
+    return str_same(kn_ctl_str(pod, "status.phase"), "Failed");
+}
+
+/* True if a was created before b (then by name). */
+static bool older(const cJSON *a, const cJSON *b)
+{
+    int64_t ta = time_of(kn_meta_str(a, "creationTimestamp"));
+    int64_t tb = time_of(kn_meta_str(b, "creationTimestamp"));
+    if (ta != tb)
+        return ta < tb;
+    return strcmp(kn_meta_str(a, "name") ? kn_meta_str(a, "name") : "",
+                  kn_meta_str(b, "name") ? kn_meta_str(b, "name") : "") < 0;
+}
+
+size_t kn_ctl_ds_node_plan(bool should_run, bool should_continue, const cJSON *const *pods,
+                           size_t n, bool *create, const cJSON **del)
+{
+    *create = should_run && n == 0;
+    size_t ndel = 0;
+    const cJSON *keep = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *p = pods[i];
+        if (kn_meta_str(p, "deletionTimestamp"))
+            continue;
+        if (!should_continue || pod_failed(p)) {
+            del[ndel++] = p;
+        } else if (!keep || older(p, keep)) {
+            if (keep)
+                del[ndel++] = keep;
+            keep = p;
+        } else {
+            del[ndel++] = p;
+        }
+    }
+    return ndel;
+}
+
+size_t kn_ctl_ds_rolling_pick(const kn_ctl_ds_slot *slots, size_t n, int64_t max_unavailable,
+                              size_t *out)
+{
+    size_t nout = 0, *cand = xcalloc(n + 1, sizeof(size_t)), ncand = 0;
+    int64_t unavailable = 0;
+    for (size_t i = 0; i < n; i++) {
+        const kn_ctl_ds_slot *s = &slots[i];
+        if (s->nnew > 1 || s->nold > 1 || s->nnew == s->nold)
+            unavailable++; /* manage() sorts these out first */
+        else if (s->nnew == 1)
+            unavailable += !s->new_available;
+        else if (!s->old_available)
+            out[nout++] = i;
+        else if (unavailable < max_unavailable)
+            cand[ncand++] = i;
+    }
+    int64_t room = max_unavailable - unavailable;
+    for (size_t i = 0; room > 0 && i < ncand; i++, room--)
+        out[nout++] = cand[i];
+    free(cand);
+    return nout;
+}
+
+/* ---- StatefulSets ---------------------------------------------------------------------- */
+
+int64_t kn_ctl_sts_ordinal(const char *set, const char *pod)
+{
+    size_t n = strlen(set);
+    if (!pod || strncmp(pod, set, n) != 0 || pod[n] != '-')
+        return -1;
+    const char *d = pod + n + 1;
+    if (!*d || (d[0] == '0' && d[1]) || strspn(d, "0123456789") != strlen(d) || strlen(d) > 9)
+        return -1;
+    return strtoll(d, NULL, 10);
+}
+
+/* The replicas' pass: replace finished pods, create missing ones. Returns
+ * false when OrderedReady must stop here. */
+static bool plan_replicas(const kn_ctl_sts_params *p, const kn_ctl_sts_pod *pods,
+                          kn_ctl_sts_action *out, size_t *nout)
+{
+    for (int64_t i = 0; i < p->replicas; i++) {
+        const kn_ctl_sts_pod *x = &pods[i];
+        bool acted = false;
+        if (x->exists && x->finished && !x->terminating) {
+            out[(*nout)++] = (kn_ctl_sts_action){i, false};
+            acted = true;
+        } else if (!x->exists) {
+            out[(*nout)++] = (kn_ctl_sts_action){i, true};
+            acted = true;
+        }
+        if (!p->parallel && (acted || !x->healthy))
+            return false;
+    }
+    return true;
+}
+
+/* Scale down, from the highest ordinal. */
+static bool plan_condemned(const kn_ctl_sts_params *p, const kn_ctl_sts_pod *pods, size_t n,
+                           kn_ctl_sts_action *out, size_t *nout)
+{
+    for (size_t i = n; i-- > (size_t)p->replicas;) {
+        if (!pods[i].exists)
+            continue;
+        if (pods[i].terminating) {
+            if (!p->parallel)
+                return false;
+            continue;
+        }
+        out[(*nout)++] = (kn_ctl_sts_action){(int64_t)i, false};
+        if (!p->parallel)
+            return false;
+    }
+    return true;
+}
+
+size_t kn_ctl_sts_plan(const kn_ctl_sts_params *p, const kn_ctl_sts_pod *pods, size_t n,
+                       kn_ctl_sts_action *out)
+{
+    size_t nout = 0;
+    if (!plan_replicas(p, pods, out, &nout) || !plan_condemned(p, pods, n, out, &nout) ||
+        !p->rolling)
+        return nout;
+    if (nout > 0) /* one step at a time: the next sync sees the result */
+        return nout;
+    int64_t min = p->partition < 0 ? 0 : p->partition;
+    for (int64_t i = p->replicas - 1; i >= min; i--) {
+        const kn_ctl_sts_pod *x = &pods[i];
+        if (x->exists && !x->updated && !x->terminating) {
+            out[nout++] = (kn_ctl_sts_action){i, false};
+            return nout;
+        }
+        if (!x->healthy)
+            return nout;
+    }
+    return nout;
 }

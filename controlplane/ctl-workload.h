@@ -1,8 +1,9 @@
-/* ctl-workload.h - the arithmetic of the ReplicaSet and Deployment
- * controllers as pure functions (upstream pkg/controller and
- * pkg/controller/deployment/util semantics): which pods to delete first,
- * the pod-template-hash, maxSurge/maxUnavailable, and how far each
- * ReplicaSet of a rollout is scaled. */
+/* ctl-workload.h - the decisions of the workload controllers as pure
+ * functions (upstream pkg/controller, pkg/controller/deployment/util,
+ * pkg/controller/daemon and pkg/controller/statefulset semantics): which
+ * pods to delete first, the pod-template-hash, maxSurge/maxUnavailable,
+ * how far each ReplicaSet of a rollout is scaled, which nodes run a
+ * DaemonSet pod and which StatefulSet pod is created or deleted next. */
 #ifndef KNODE_CONTROLPLANE_CTL_WORKLOAD_H
 #define KNODE_CONTROLPLANE_CTL_WORKLOAD_H
 
@@ -91,5 +92,93 @@ int64_t kn_ctl_scale_down_old(const kn_ctl_rollout *d, kn_ctl_rs *old, size_t no
  * the max-replicas annotation), the leftover to the largest. new_idx is
  * the new ReplicaSet's index in rs or -1. Writes rs[i].replicas. */
 void kn_ctl_scale(const kn_ctl_rollout *d, kn_ctl_rs *rs, size_t n, int new_idx);
+
+/* ---- DaemonSets ------------------------------------------------------------------------- */
+
+/* AddOrUpdateDaemonPodTolerations: adds to pod_spec.tolerations (unless
+ * the same key/effect/operator is there) Exists tolerations of
+ * node.kubernetes.io/not-ready and unreachable (NoExecute, no
+ * tolerationSeconds), disk-pressure, memory-pressure, pid-pressure and
+ * unschedulable (NoSchedule), and network-unavailable (NoSchedule) for
+ * hostNetwork pods. */
+void kn_ctl_ds_add_tolerations(cJSON *pod_spec);
+
+/* ReplaceDaemonSetPodNodeNameNodeAffinity: the required node affinity of
+ * pod_spec becomes the one term matchFields metadata.name In [node]
+ * (preferred terms stay), so the scheduler binds the pod to node. */
+void kn_ctl_ds_pin(cJSON *pod_spec, const char *node);
+
+/* The node a DaemonSet pod is for: spec.nodeName, else the value of its
+ * metadata.name matchFields requirement, else NULL (borrowed). */
+const char *kn_ctl_ds_target_node(const cJSON *pod);
+
+/* NodeShouldRunDaemonPod for pod (the template's pod with the DaemonSet
+ * tolerations) on node: should_run when nodeSelector and required node
+ * affinity match and every NoSchedule/NoExecute taint is tolerated;
+ * should_continue when they match and every NoExecute taint is. */
+void kn_ctl_ds_should_run(const cJSON *pod, const cJSON *node, bool *should_run,
+                          bool *should_continue);
+
+/* podsShouldBeOnNode for one node and the daemon pods mapped to it
+ * (pods[0..n), any phase): *create when the node should run a pod and
+ * has none (a pod still being deleted counts: the next sync creates);
+ * fills del (room for n) with the pods to delete: failed ones, all but
+ * the oldest running one, and all when the node may no longer run one.
+ * Returns the number in del. */
+size_t kn_ctl_ds_node_plan(bool should_run, bool should_continue, const cJSON *const *pods,
+                           size_t n, bool *create, const cJSON **del);
+
+/* A node's daemon pods as rollingUpdate sees them (pods being deleted
+ * left out). */
+typedef struct kn_ctl_ds_slot {
+    int nnew, nold;     /* pods with and without the current hash */
+    bool new_available; /* the (single) new pod is available */
+    bool old_available; /* the (single) old pod is available */
+} kn_ctl_ds_slot;
+
+/* rollingUpdate (maxSurge 0): old pods that are unavailable are replaced
+ * at once; available ones while fewer than max_unavailable daemon pods
+ * are unavailable (a node with no pod, with two, or with a new pod not
+ * yet available counts as unavailable). Writes the indexes of the slots
+ * whose old pod goes now to out (room for n); returns how many. */
+size_t kn_ctl_ds_rolling_pick(const kn_ctl_ds_slot *slots, size_t n, int64_t max_unavailable,
+                              size_t *out);
+
+/* ---- StatefulSets ---------------------------------------------------------------------- */
+
+/* The ordinal of a pod named <set>-<ordinal>, or -1. */
+int64_t kn_ctl_sts_ordinal(const char *set, const char *pod);
+
+/* The pod at one ordinal as the StatefulSet controller sees it. */
+typedef struct kn_ctl_sts_pod {
+    bool exists;
+    bool terminating; /* deletionTimestamp set */
+    bool healthy;     /* Running and Ready (and not terminating) */
+    bool finished;    /* Failed or Succeeded: to be replaced */
+    bool updated;     /* labelled with the update revision */
+} kn_ctl_sts_pod;
+
+typedef struct kn_ctl_sts_params {
+    int64_t replicas;
+    int64_t partition; /* RollingUpdate: ordinals below keep the current revision */
+    bool parallel;     /* podManagementPolicy Parallel (else OrderedReady) */
+    bool rolling;      /* updateStrategy RollingUpdate (else OnDelete) */
+} kn_ctl_sts_params;
+
+typedef struct kn_ctl_sts_action {
+    int64_t ordinal;
+    bool create; /* else delete */
+} kn_ctl_sts_action;
+
+/* updateStatefulSet's decisions for pods[0..n) (n >= replicas, indexed
+ * by ordinal): finished pods are deleted and missing ones created in
+ * ordinal order, OrderedReady stopping at the first action or at a pod
+ * not yet healthy; then pods at or above replicas are deleted from the
+ * highest ordinal (OrderedReady: one at a time, after those above are
+ * gone); then RollingUpdate deletes the highest pod at or above the
+ * partition that is not updated, one at a time, waiting for unhealthy
+ * ones. Writes the actions to out (room for n) and returns how many. */
+size_t kn_ctl_sts_plan(const kn_ctl_sts_params *p, const kn_ctl_sts_pod *pods, size_t n,
+                       kn_ctl_sts_action *out);
 
 #endif
