@@ -229,6 +229,20 @@ int kn_ctl_claim_pods(kn_ctl_ctx *ctx, kc_informer *pods, const kc_resource *own
  * selector matches the orphan pod. */
 void kn_ctl_enqueue_matching(kn_ctl_loop *l, kc_informer *owners, const cJSON *pod);
 
+/* How pod events reach the controller that owns the pods. */
+typedef struct kn_ctl_pod_watch {
+    kn_ctl_loop *loop;
+    kc_informer *owners; /* of kind */
+    const char *kind;
+    kn_ctl_expect *exp; /* NULL: no expectations */
+} kn_ctl_pod_watch;
+
+/* Registers handlers on the pods informer that queue the owner of w->kind
+ * controlling a changed pod (or, for an orphan, every owner whose
+ * selector matches it) and note its creations and deletions in w->exp.
+ * w must outlive the informer. */
+void kn_ctl_watch_pods(kc_informer *pods, kn_ctl_pod_watch *w);
+
 /* A Pod from a workload's template: its labels, annotations, finalizers
  * and spec, with a controller reference to owner (kind in apps/v1). The
  * caller names it. New object. */

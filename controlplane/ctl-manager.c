@@ -26,6 +26,8 @@ static const kn_ctl_def *const controllers[] = {
     &kn_ctl_scheduler,      /* kube-scheduler's part */
     &kn_ctl_replicaset,     /* kube-controller-manager's part from here */
     &kn_ctl_deployment,     /* RollingUpdate, Recreate, rollbacks */
+    &kn_ctl_daemonset,      /* a pod per eligible node */
+    &kn_ctl_statefulset,    /* ordered, named pods */
     &kn_ctl_endpointslice,  /* and the legacy Endpoints */
     &kn_ctl_serviceaccount, /* "default" in every namespace */
     &kn_ctl_namespace,      /* deleting namespaces with their content */

@@ -10,8 +10,8 @@
  * election as upstream; the candidate's identity is kept in
  * <data-dir>/controller-manager.id, so a restarted server takes its Lease
  * back at once) runs the controllers: the scheduler, ReplicaSet,
- * Deployment, EndpointSlice (and Endpoints), ServiceAccount, Namespace,
- * garbage collector, node lifecycle, taint eviction and, with a cluster
+ * Deployment, DaemonSet, StatefulSet, EndpointSlice (and Endpoints),
+ * ServiceAccount, Namespace, garbage collector, node lifecycle, taint eviction and, with a cluster
  * CIDR, node IPAM. */
 #ifndef KNODE_CONTROLPLANE_CTL_MANAGER_H
 #define KNODE_CONTROLPLANE_CTL_MANAGER_H

@@ -26,19 +26,10 @@ typedef struct rsc {
     kc_informer *rs, *pods;
     kn_ctl_loop loop;
     kn_ctl_expect *exp;
+    kn_ctl_pod_watch watch;
 } rsc;
 
-/* ---- owners and handlers ------------------------------------------------------------ */
-
-static kc_obj *owner_of(rsc *c, const cJSON *pod)
-{
-    return kn_ctl_owner_of(c->rs, "ReplicaSet", pod);
-}
-
-static void enqueue_matching(rsc *c, const cJSON *pod)
-{
-    kn_ctl_enqueue_matching(&c->loop, c->rs, pod);
-}
+/* ---- handlers ------------------------------------------------------------ */
 
 static void rs_add(kc_obj *o, void *ud)
 {
@@ -56,66 +47,6 @@ static void rs_delete(kc_obj *o, void *ud)
 {
     rsc *c = ud;
     kn_ctl_expect_delete(c->exp, kc_obj_key(o));
-}
-
-static void pod_deleted(rsc *c, kc_obj *pod)
-{
-    kc_obj *rs = owner_of(c, kc_obj_json(pod));
-    if (!rs)
-        return;
-    kn_ctl_expect_deletion_observed(c->exp, kc_obj_key(rs), kc_obj_key(pod));
-    kn_workqueue_add(c->loop.queue, kc_obj_key(rs));
-    kc_obj_unref(rs);
-}
-
-static void pod_add(kc_obj *o, void *ud)
-{
-    rsc *c = ud;
-    const cJSON *pod = kc_obj_json(o);
-    if (kn_meta_str(pod, "deletionTimestamp")) {
-        pod_deleted(c, o);
-        return;
-    }
-    kc_obj *rs = owner_of(c, pod);
-    if (rs) {
-        kn_ctl_expect_creation_observed(c->exp, kc_obj_key(rs));
-        kn_workqueue_add(c->loop.queue, kc_obj_key(rs));
-        kc_obj_unref(rs);
-    } else if (!kn_ctl_controller_ref(pod)) {
-        enqueue_matching(c, pod);
-    }
-}
-
-static void enqueue_owner_or_matching(rsc *c, const cJSON *pod)
-{
-    kc_obj *rs = owner_of(c, pod);
-    if (rs)
-        kn_workqueue_add(c->loop.queue, kc_obj_key(rs));
-    else if (!kn_ctl_controller_ref(pod))
-        enqueue_matching(c, pod);
-    kc_obj_unref(rs);
-}
-
-static void pod_update(kc_obj *old, kc_obj *o, void *ud)
-{
-    rsc *c = ud;
-    const cJSON *a = kc_obj_json(old), *b = kc_obj_json(o);
-    if (kn_meta_str(b, "deletionTimestamp") && !kn_meta_str(a, "deletionTimestamp")) {
-        pod_deleted(c, o);
-        return;
-    }
-    const cJSON *la = NULL, *lb = NULL;
-    kn_json_lookup(a, "metadata.labels", &la, NULL);
-    kn_json_lookup(b, "metadata.labels", &lb, NULL);
-    if (!kn_json_equal(la, lb) ||
-        !kn_json_equal(kn_ctl_controller_ref(a), kn_ctl_controller_ref(b)))
-        enqueue_owner_or_matching(c, a);
-    enqueue_owner_or_matching(c, b);
-}
-
-static void pod_delete(kc_obj *o, void *ud)
-{
-    pod_deleted(ud, o);
 }
 
 /* ---- creating and deleting pods ------------------------------------------------------------ */
@@ -230,7 +161,8 @@ static int delete_pods(rsc *c, const char *key, const cJSON *rs, kn_ctl_objs *ow
     return r;
 }
 
-static int manage_replicas(rsc *c, const char *key, const cJSON *rs, kn_ctl_objs *owned, kn_error **err)
+static int manage_replicas(rsc *c, const char *key, const cJSON *rs, kn_ctl_objs *owned,
+                           kn_error **err)
 {
     int64_t diff = (int64_t)owned->n - kn_ctl_int(rs, "spec.replicas", 1);
     if (diff < 0)
@@ -324,7 +256,7 @@ static int sync_rs(void *ud, const char *key, kn_error **err)
     if (!sel) {
         KN_WARN("controller", "replicaset %s: invalid selector", key);
     } else if ((r = kn_ctl_claim_pods(c->ctx, c->pods, &kn_ctl_res_replicasets, "ReplicaSet", rs,
-                                          sel, true, &owned, err)) == 0) {
+                                      sel, true, &owned, err)) == 0) {
         if (kn_ctl_expect_satisfied(c->exp, key) && !kn_meta_str(rs, "deletionTimestamp"))
             manage_replicas(c, key, rs, &owned, &manage_err);
         r = update_status(c, key, rs, &owned, manage_err, err);
@@ -350,7 +282,8 @@ static void *rsc_create(kn_ctl_ctx *ctx)
     c->rs = kn_ctl_informer(ctx, &kn_ctl_res_replicasets);
     c->pods = kn_ctl_informer(ctx, &kc_res_pods);
     kc_informer_add_handlers(c->rs, &(kc_informer_handlers){rs_add, rs_update, rs_delete, c});
-    kc_informer_add_handlers(c->pods, &(kc_informer_handlers){pod_add, pod_update, pod_delete, c});
+    c->watch = (kn_ctl_pod_watch){&c->loop, c->rs, "ReplicaSet", c->exp};
+    kn_ctl_watch_pods(c->pods, &c->watch);
     return c;
 }
 

@@ -513,8 +513,8 @@ int kn_ctl_patch_owner(kn_ctl_ctx *ctx, const kc_resource *r, const cJSON *obj, 
                           "\"%s\"}],\"uid\":\"%s\"}}",
                           uid, kn_meta_str(obj, "uid"));
     }
-    int rc = kc_patch(ctx->client, r, kn_meta_str(obj, "namespace"), kn_meta_str(obj, "name"),
-                      NULL, KC_PATCH_STRATEGIC, patch, NULL, err);
+    int rc = kc_patch(ctx->client, r, kn_meta_str(obj, "namespace"), kn_meta_str(obj, "name"), NULL,
+                      KC_PATCH_STRATEGIC, patch, NULL, err);
     free(patch);
     if (rc < 0 && kn_error_code(*err) == KN_ENOTFOUND) {
         kn_error_free(err);
@@ -546,8 +546,8 @@ int kn_ctl_claim_pods(kn_ctl_ctx *ctx, kc_informer *pods, const kc_resource *own
                    !kn_meta_str(pod, "deletionTimestamp")) {
             if (adoptable < 0)
                 adoptable = kn_ctl_can_adopt(ctx, owner_res, owner);
-            if (adoptable && (r = kn_ctl_patch_owner(ctx, &kc_res_pods, pod, kind, owner, true,
-                                                     err)) == 0)
+            if (adoptable &&
+                (r = kn_ctl_patch_owner(ctx, &kc_res_pods, pod, kind, owner, true, err)) == 0)
                 kn_ctl_objs_push(out, v[i]);
         }
     }
@@ -567,6 +567,73 @@ void kn_ctl_enqueue_matching(kn_ctl_loop *l, kc_informer *owners, const cJSON *p
         kn_label_selector_free(sel);
     }
     kc_objs_free(v, n);
+}
+
+static void pod_deleted(kn_ctl_pod_watch *w, kc_obj *pod)
+{
+    kc_obj *owner = kn_ctl_owner_of(w->owners, w->kind, kc_obj_json(pod));
+    if (!owner)
+        return;
+    if (w->exp)
+        kn_ctl_expect_deletion_observed(w->exp, kc_obj_key(owner), kc_obj_key(pod));
+    kn_workqueue_add(w->loop->queue, kc_obj_key(owner));
+    kc_obj_unref(owner);
+}
+
+static void pod_add(kc_obj *o, void *ud)
+{
+    kn_ctl_pod_watch *w = ud;
+    const cJSON *pod = kc_obj_json(o);
+    if (kn_meta_str(pod, "deletionTimestamp")) {
+        pod_deleted(w, o);
+        return;
+    }
+    kc_obj *owner = kn_ctl_owner_of(w->owners, w->kind, pod);
+    if (owner) {
+        if (w->exp)
+            kn_ctl_expect_creation_observed(w->exp, kc_obj_key(owner));
+        kn_workqueue_add(w->loop->queue, kc_obj_key(owner));
+        kc_obj_unref(owner);
+    } else if (!kn_ctl_controller_ref(pod)) {
+        kn_ctl_enqueue_matching(w->loop, w->owners, pod);
+    }
+}
+
+static void enqueue_owner_or_matching(kn_ctl_pod_watch *w, const cJSON *pod)
+{
+    kc_obj *owner = kn_ctl_owner_of(w->owners, w->kind, pod);
+    if (owner)
+        kn_workqueue_add(w->loop->queue, kc_obj_key(owner));
+    else if (!kn_ctl_controller_ref(pod))
+        kn_ctl_enqueue_matching(w->loop, w->owners, pod);
+    kc_obj_unref(owner);
+}
+
+static void pod_update(kc_obj *old, kc_obj *o, void *ud)
+{
+    kn_ctl_pod_watch *w = ud;
+    const cJSON *a = kc_obj_json(old), *b = kc_obj_json(o);
+    if (kn_meta_str(b, "deletionTimestamp") && !kn_meta_str(a, "deletionTimestamp")) {
+        pod_deleted(w, o);
+        return;
+    }
+    const cJSON *la = NULL, *lb = NULL;
+    kn_json_lookup(a, "metadata.labels", &la, NULL);
+    kn_json_lookup(b, "metadata.labels", &lb, NULL);
+    if (!kn_json_equal(la, lb) ||
+        !kn_json_equal(kn_ctl_controller_ref(a), kn_ctl_controller_ref(b)))
+        enqueue_owner_or_matching(w, a);
+    enqueue_owner_or_matching(w, b);
+}
+
+static void pod_delete(kc_obj *o, void *ud)
+{
+    pod_deleted(ud, o);
+}
+
+void kn_ctl_watch_pods(kc_informer *pods, kn_ctl_pod_watch *w)
+{
+    kc_informer_add_handlers(pods, &(kc_informer_handlers){pod_add, pod_update, pod_delete, w});
 }
 
 cJSON *kn_ctl_pod_from_template(const cJSON *tmpl, const char *kind, const cJSON *owner)
@@ -590,7 +657,8 @@ cJSON *kn_ctl_pod_from_template(const cJSON *tmpl, const char *kind, const cJSON
     return pod;
 }
 
-/* ---- controller revisions --------------------------------------------------------------------- */
+/* ---- controller revisions ---------------------------------------------------------------------
+ */
 
 static int by_revision(const void *a, const void *b)
 {
@@ -622,9 +690,9 @@ static cJSON *new_revision(const cJSON *set, const char *kind, const cJSON *tmpl
     cJSON *l = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
     kn_ctl_set(l, KN_CTL_REVISION_LABEL, cJSON_CreateString(hash));
     cJSON_AddItemToObject(m, "labels", l);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(m, "ownerReferences"),
-                         kn_ctl_owner_ref("apps/v1", kind, kn_meta_str(set, "name"),
-                                          kn_meta_str(set, "uid"), true));
+    cJSON_AddItemToArray(
+        cJSON_AddArrayToObject(m, "ownerReferences"),
+        kn_ctl_owner_ref("apps/v1", kind, kn_meta_str(set, "name"), kn_meta_str(set, "uid"), true));
     cJSON *t = cJSON_Duplicate(tmpl, 1);
     cJSON_AddStringToObject(t, "$patch", "replace");
     cJSON_AddItemToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(cr, "data"), "spec"),
