@@ -1009,3 +1009,237 @@ KT_TEST_TIMEOUT(controllers, node_ipam_allocates_pod_cidrs, 120)
     KT_ASSERT_STREQ(pre, "10.244.0.0/24");
     finish_cluster(&cl);
 }
+
+/* ---- DaemonSets and StatefulSets ---------------------------------------------------------- */
+
+static const char agent_ds[] =
+    "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n"
+    "  selector:\n    matchLabels: {app: agent}\n  template:\n    metadata:\n"
+    "      labels: {app: agent}\n    spec:\n      nodeSelector: {role: worker}\n"
+    "      containers:\n      - name: c\n        image: localhost/busybox:1.35\n"
+    "        resources: {requests: {cpu: 100m}}\n";
+
+static char *agent_nodes(const cluster *cl)
+{
+    return kubectl(cl, "get pods -l app=agent --sort-by=.spec.nodeName -o jsonpath='{range "
+                       ".items[*]}{.spec.nodeName} {end}'");
+}
+
+/* Waits until the agent pods sit on exactly want ("n1 n3 ") and the
+ * status says so. */
+static void wait_agents(const cluster *cl, const char *want, const char *desired)
+{
+    char *out = NULL;
+    for (int i = 0; i < WAIT_S * 4; i++) {
+        free(out);
+        out = agent_nodes(cl);
+        if (strcmp(out, want) == 0)
+            break;
+        usleep(250000);
+    }
+    KT_ASSERT_MSG(strcmp(out, want) == 0, "agent pods on \"%s\", want \"%s\"", out, want);
+    free(out);
+    cleanup_free char *want_status = xasprintf("%s %s %s", desired, desired, desired);
+    cleanup_free char *st =
+        wait_kubectl(cl,
+                     "get ds agent -o jsonpath='{.status.desiredNumberScheduled}"
+                     " {.status.currentNumberScheduled} {.status.numberReady}'",
+                     want_status, false);
+}
+
+static void ds_rollout_status(const cluster *cl)
+{
+    cleanup_free char *bin = xstrdup(KUBECTL_DIR "/kubectl.1.33");
+    int st;
+    cleanup_free char *out = kubectl_v(cl, access(bin, X_OK) == 0 ? "1.33" : NULL,
+                                       "rollout status ds/agent --timeout=90s", &st);
+    KT_ASSERT_MSG(st == 0, "rollout status: %s", out);
+    KT_ASSERT_CONTAINS(out, "daemon set \"agent\" successfully rolled out");
+}
+
+KT_TEST_TIMEOUT(controllers, daemonset_follows_nodes_and_taints, 240)
+{
+    cluster cl = {0};
+    start_cluster(&cl, NULL);
+    add_node(&cl, "n1", "4", "{\"role\":\"worker\"}", NULL);
+    add_node(&cl, "n2", "4", "{\"role\":\"worker\"}", NULL);
+    add_node(&cl, "n3", "4", "{\"role\":\"infra\"}", NULL);
+    start_kubelet(&cl);
+    apply(&cl, "agent.yaml", agent_ds);
+    wait_agents(&cl, "n1 n2 ", "2");
+    ds_rollout_status(&cl);
+    /* pinned by matchFields, owned, labelled with the revision */
+    cleanup_free char *pod = kubectl(
+        &cl, "get pods -l app=agent -o jsonpath='{.items[0].spec.affinity.nodeAffinity."
+             "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0]."
+             "key} {.items[0].metadata.ownerReferences[0].kind} {.items[0].metadata.labels."
+             "controller-revision-hash}'");
+    KT_ASSERT_CONTAINS(pod, "metadata.name DaemonSet ");
+    cleanup_free char *revs =
+        kubectl(&cl, "get controllerrevisions -o jsonpath='{range .items[*]}{.revision} {end}'");
+    KT_ASSERT_STREQ(revs, "1 ");
+
+    /* a new matching node gets a pod; a node relabelled away loses it */
+    add_node(&cl, "n4", "4", "{\"role\":\"worker\"}", NULL);
+    wait_agents(&cl, "n1 n2 n4 ", "3");
+    kubectl_ok(&cl, "label node n3 role=worker --overwrite");
+    wait_agents(&cl, "n1 n2 n3 n4 ", "4");
+    /* NoSchedule keeps the running pod; NoExecute removes it */
+    kubectl_ok(&cl, "taint node n2 dedicated=db:NoSchedule");
+    cleanup_free char *mis = wait_kubectl(
+        &cl,
+        "get ds agent -o jsonpath='{.status.desiredNumberScheduled}/{.status.numberMisscheduled}'",
+        "3/1", false);
+    wait_agents(&cl, "n1 n2 n3 n4 ", "3");
+    kubectl_ok(&cl, "taint node n2 dedicated=db:NoExecute");
+    wait_agents(&cl, "n1 n3 n4 ", "3");
+    kubectl_ok(&cl, "delete node n4");
+    wait_agents(&cl, "n1 n3 ", "2");
+
+    /* RollingUpdate to a new image, then undo through the ControllerRevisions */
+    kubectl_ok(&cl, "set image ds/agent c=localhost/busybox:1.36");
+    ds_rollout_status(&cl);
+    cleanup_free char *images = wait_kubectl(
+        &cl,
+        "get pods -l app=agent -o jsonpath='{range .items[*]}{.spec.containers[0].image} {end}'",
+        "1.35", true);
+    KT_ASSERT_STREQ(images, "localhost/busybox:1.36 localhost/busybox:1.36 ");
+    kubectl_ok(&cl, "rollout undo ds/agent");
+    ds_rollout_status(&cl);
+    cleanup_free char *back = wait_kubectl(
+        &cl,
+        "get pods -l app=agent -o jsonpath='{range .items[*]}{.spec.containers[0].image} {end}'",
+        "1.36", true);
+    KT_ASSERT_STREQ(back, "localhost/busybox:1.35 localhost/busybox:1.35 ");
+    cleanup_free char *revs3 = wait_kubectl(&cl,
+                                            "get controllerrevisions --sort-by=.revision -o "
+                                            "jsonpath='{range .items[*]}{.revision} {end}'",
+                                            "2 3 ", false);
+    finish_cluster(&cl);
+}
+
+static const char web_sts[] =
+    "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\nspec:\n  replicas: 3\n"
+    "  serviceName: web\n  selector:\n    matchLabels: {app: web}\n  template:\n"
+    "    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n"
+    "      - name: c\n        image: localhost/busybox:1.35\n"
+    "        resources: {requests: {cpu: 100m}}\n";
+
+#define STS_PODS                                                                                   \
+    "get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}:"                          \
+    "{.metadata.deletionTimestamp} {end}'"
+
+/* "web-0: web-1:2026-...Z ": names, and when being deleted since when. */
+static char *sts_pods(const cluster *cl)
+{
+    return kubectl(cl, STS_PODS);
+}
+
+/* Polls until `get pod name -o jsonpath=path` is want (the "kubelet" of
+ * n1 is stepped by hand here: nothing changes behind the test's back). */
+static void wait_pod(const cluster *cl, const char *name, const char *path, const char *want)
+{
+    cleanup_free char *args = xasprintf("get pod %s -o jsonpath='%s'", name, path);
+    char *out = NULL;
+    for (int i = 0; i < WAIT_S * 4; i++) {
+        free(out);
+        out = kubectl(cl, args);
+        if (strcmp(out, want) == 0)
+            break;
+        usleep(250000);
+    }
+    KT_ASSERT_MSG(strcmp(out, want) == 0, "pod %s %s: \"%s\", want \"%s\"", name, path, out, want);
+    free(out);
+}
+
+static void assert_absent(const cluster *cl, const char *name)
+{
+    usleep(1500000); /* give a wrong controller the chance to act too early */
+    cleanup_free char *pods = sts_pods(cl);
+    cleanup_free char *word = xasprintf("%s:", name);
+    KT_ASSERT_MSG(strstr(pods, word) == NULL, "%s exists too early: %s", name, pods);
+}
+
+static char *revision_label(const cluster *cl, const char *pod)
+{
+    cleanup_free char *args =
+        xasprintf("get pod %s -o jsonpath='{.metadata.labels.controller-revision-hash}'", pod);
+    return kubectl(cl, args);
+}
+
+/* Deletes ordinal's pod for the update, as the controller must, and only
+ * it: the lower ordinals still carry old_rev. */
+static void step_update(cluster *cl, int ordinal, const char *old_rev, const char *new_rev)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "web-%d", ordinal);
+    cleanup_free char *args =
+        xasprintf("get pod %s -o jsonpath='{.metadata.deletionTimestamp}'", name);
+    cleanup_free char *ts = wait_kubectl(cl, args, "Z", false);
+    for (int i = 0; i < ordinal; i++) {
+        char lower[16];
+        snprintf(lower, sizeof(lower), "web-%d", i);
+        cleanup_free char *rev = revision_label(cl, lower);
+        KT_ASSERT_STREQ(rev, old_rev);
+    }
+    kubelet_sync_node(cl, "n1"); /* confirms the deletion */
+    cleanup_free char *want = xasprintf("%s n1", new_rev);
+    wait_pod(cl, name, "{.metadata.labels.controller-revision-hash} {.spec.nodeName}", want);
+    kubelet_sync_node(cl, "n1"); /* runs the new pod */
+}
+
+KT_TEST_TIMEOUT(controllers, statefulset_order_scale_down_and_rolling_update, 300)
+{
+    cluster cl = {0};
+    start_cluster(&cl, "600s"); /* n1's lease is renewed only when the test steps it */
+    add_node(&cl, "n1", "4", NULL, NULL);
+    apply(&cl, "web.yaml", web_sts);
+    /* OrderedReady: web-1 only after web-0 is Running and Ready */
+    wait_pod(&cl, "web-0", "{.spec.nodeName}", "n1");
+    assert_absent(&cl, "web-1");
+    kubelet_sync_node(&cl, "n1");
+    wait_pod(&cl, "web-1", "{.spec.nodeName}", "n1");
+    assert_absent(&cl, "web-2");
+    kubelet_sync_node(&cl, "n1");
+    wait_pod(&cl, "web-2", "{.spec.nodeName}", "n1");
+    kubelet_sync_node(&cl, "n1");
+    wait_pod(&cl, "web-1",
+             "{.spec.hostname}.{.spec.subdomain} {.metadata.labels.statefulset\\.kubernetes\\.io/"
+             "pod-name} {.metadata.ownerReferences[0].kind}",
+             "web-1.web web-1 StatefulSet");
+    cleanup_free char *ready = wait_kubectl(
+        &cl, "get sts web -o jsonpath='{.status.readyReplicas}/{.status.currentReplicas}'", "3/3",
+        false);
+    cleanup_free char *rev0 = kubectl(&cl, "get sts web -o jsonpath='{.status.currentRevision}'");
+    KT_ASSERT_CONTAINS(rev0, "web-");
+
+    /* RollingUpdate: web-2, then web-1, then web-0 */
+    kubectl_ok(&cl, "set image sts/web c=localhost/busybox:1.36");
+    cleanup_free char *rev1 =
+        wait_kubectl(&cl, "get sts web -o jsonpath='{.status.updateRevision}'", rev0, true);
+    step_update(&cl, 2, rev0, rev1);
+    step_update(&cl, 1, rev0, rev1);
+    step_update(&cl, 0, rev0, rev1);
+    cleanup_free char *bin = xstrdup(KUBECTL_DIR "/kubectl.1.33");
+    int st;
+    cleanup_free char *out = kubectl_v(&cl, access(bin, X_OK) == 0 ? "1.33" : NULL,
+                                       "rollout status sts/web --timeout=90s", &st);
+    KT_ASSERT_MSG(st == 0, "rollout status: %s", out);
+    KT_ASSERT_CONTAINS(out, "statefulset rolling update complete 3 pods at revision");
+    cleanup_free char *cur = kubectl(&cl, "get sts web -o jsonpath='{.status.currentRevision}'");
+    KT_ASSERT_STREQ(cur, rev1);
+
+    /* scale down from the highest ordinal, one at a time */
+    kubectl_ok(&cl, "scale sts web --replicas=1");
+    cleanup_free char *p1 = wait_kubectl(&cl, STS_PODS, "web-2:2", false);
+    KT_ASSERT_CONTAINS(p1, "web-1: ");
+    kubelet_sync_node(&cl, "n1");
+    cleanup_free char *p2 = wait_kubectl(&cl, STS_PODS, "web-1:2", false);
+    KT_ASSERT_MSG(strstr(p2, "web-2:") == NULL, "web-2 left: %s", p2);
+    kubelet_sync_node(&cl, "n1");
+    cleanup_free char *one = wait_kubectl(
+        &cl, "get sts web -o jsonpath='{.status.replicas}/{.status.readyReplicas}'", "1/1", false);
+    cleanup_free char *left = sts_pods(&cl);
+    KT_ASSERT_STREQ(left, "web-0: ");
+    finish_cluster(&cl);
+}
