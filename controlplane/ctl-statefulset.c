@@ -280,8 +280,9 @@ static int collision(ssync *s, kn_error **err)
 /* The update revision from the template, the current one from status. */
 static int sync_revisions(ssync *s, kn_error **err)
 {
+    /* as upstream, a missing collisionCount counts as 0 (the status always carries one) */
     char *hash =
-        kn_ctl_template_hash(template_of(s->set), kn_ctl_int(s->set, "status.collisionCount", -1));
+        kn_ctl_template_hash(template_of(s->set), kn_ctl_int(s->set, "status.collisionCount", 0));
     int r = kn_ctl_revision_ensure(s->c->ctx, s->c->revs, s->set, "StatefulSet",
                                    template_of(s->set), hash, &s->update_rev, err);
     free(hash);
