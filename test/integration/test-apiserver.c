@@ -360,12 +360,12 @@ KT_TEST_TIMEOUT(apiserver, errors_are_status_objects, 120)
         request(&s, NULL, "GET", "/api/v1/namespaces/default/pods/bound", NULL, NULL, &code);
     KT_ASSERT_EQ(code, 404);
 
-    /* pods/log is proxied to the node's server, which is not built yet: a
-     * clear 503, never the pod object */
+    /* pods/log is proxied to the node's kubelet; a node that does not
+     * exist gives upstream's NotFound, never the pod object */
     kubectl_ok(&s, "", bound_apply);
     cleanup_free char *logs = kubectl(&s, "", "logs bound", &code);
     KT_ASSERT_NE(code, 0);
-    KT_ASSERT_CONTAINS(logs, "pods/log is not served yet");
+    KT_ASSERT_CONTAINS(logs, "nodes \"n1\" not found");
 
     /* stringData is merged into data (base64) and not stored */
     cleanup_free char *sec =
