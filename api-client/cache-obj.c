@@ -15,6 +15,7 @@
  * holding its own reference, so a tree in use is never freed. */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,50 +48,51 @@ char *kc_object_key(const cJSON *obj)
     return ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
 }
 
-/* json printed without spaces into a block of exactly its size: printing
- * goes through scratch, because cJSON's own printer grows and then shrinks
- * its buffer, and a cache filled that way leaves a hole beside every
- * object that glibc can neither reuse nor return. */
-static char *print_exact(const cJSON *json, kn_buf *scratch, size_t *len)
+/* json printed without spaces into scratch (reused between calls, so
+ * printing leaves no holes behind); returns the text's length. */
+static size_t print_into(const cJSON *json, kn_buf *b)
 {
-    kn_buf local = KN_BUF_INIT;
-    kn_buf *b = scratch ? scratch : &local;
     if (b->cap < 16384)
         kn_buf_reserve(b, 16384);
     while (!cJSON_PrintPreallocated((cJSON *)json, b->data, (int)b->cap, false))
         kn_buf_reserve(b, b->cap * 2);
-    *len = strlen(b->data);
-    char *text = xmalloc(*len + 1);
-    memcpy(text, b->data, *len + 1);
-    b->data[0] = '\0';
-    kn_buf_free(&local);
-    return text;
+    return strlen(b->data);
 }
 
-/* A new object with one reference for json's key and version, holding
- * text (taken); NULL when json has no metadata.name. */
-static kc_obj *obj_with(const cJSON *json, char *text, size_t len)
+/* A new object with one reference for json's key and version holding a
+ * copy of text: one block for the object, its text, key and version (fewer
+ * allocations per cached object, nothing left between them). NULL when
+ * json has no metadata.name. */
+static kc_obj *obj_with(const cJSON *json, const char *text, size_t len)
 {
-    char *key = kc_object_key(json);
-    if (!key) {
-        free(text);
+    const char *name = meta_str(json, "name"), *ns = meta_str(json, "namespace");
+    if (!name)
         return NULL;
-    }
-    kc_obj *o = xcalloc(1, sizeof(*o));
-    atomic_init(&o->refs, 1);
-    o->key = key;
     const char *rv = meta_str(json, "resourceVersion");
-    o->rv = xstrdup(rv ? rv : "");
-    o->text = text;
+    rv = rv ? rv : "";
+    size_t klen = (ns ? strlen(ns) + 1 : 0) + strlen(name), rvlen = strlen(rv);
+    kc_obj *o = xcalloc(1, sizeof(*o) + len + 1 + klen + 1 + rvlen + 1);
+    atomic_init(&o->refs, 1);
+    memcpy(o->text, text, len);
     o->len = len;
+    o->key = o->text + len + 1;
+    if (ns)
+        snprintf(o->key, klen + 1, "%s/%s", ns, name);
+    else
+        memcpy(o->key, name, klen);
+    o->rv = o->key + klen + 1;
+    memcpy(o->rv, rv, rvlen);
     return o;
 }
 
 kc_obj *kc_obj_new(cJSON *json, kn_buf *scratch)
 {
-    size_t len;
-    char *text = print_exact(json, scratch, &len);
-    kc_obj *o = obj_with(json, text, len);
+    kn_buf local = KN_BUF_INIT;
+    kn_buf *b = scratch ? scratch : &local;
+    size_t len = print_into(json, b);
+    kc_obj *o = obj_with(json, b->data, len);
+    b->data[0] = '\0';
+    kn_buf_free(&local);
     if (o)
         o->tree = json;
     else
@@ -104,10 +106,7 @@ int kc_obj_from_text(const char *text, size_t len, kc_obj **out, kn_error **err)
     *out = NULL;
     if (kc_json_parse(text, len, 0, &json, err) < 0)
         return -1;
-    char *copy = xmalloc(len + 1);
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    *out = obj_with(json, copy, len);
+    *out = obj_with(json, text, len);
     cJSON_Delete(json);
     return 0;
 }
@@ -169,9 +168,6 @@ static void obj_free(kc_obj *o, cJSON *tree)
     for (size_t i = 0; i < o->nixv; i++)
         kc_index_values_free(o->ixv[i]);
     free(o->ixv);
-    free(o->text);
-    free(o->key);
-    free(o->rv);
     free(o);
 }
 

@@ -93,12 +93,12 @@ bool kc_map_next(const kc_map *m, size_t *pos, const char **key, void **val);
 struct kc_obj {
     atomic_int refs;
     bool in_store;  /* the store holds one of refs (guarded by the stripe lock) */
-    char *key, *rv; /* cache key, metadata.resourceVersion ("" when none) */
-    char *text;     /* minified JSON */
-    size_t len;
-    cJSON *tree; /* parsed text while referenced outside the store, or NULL */
-    char ***ixv; /* per index of the informer: the values it was filed under */
-    size_t nixv; /* (both guarded by the informer's lock) */
+    char *key, *rv; /* cache key, metadata.resourceVersion ("" when none): in text's block */
+    size_t len;     /* of text */
+    cJSON *tree;    /* parsed text while referenced outside the store, or NULL */
+    char ***ixv;    /* per index of the informer: the values it was filed under */
+    size_t nixv;    /* (both guarded by the informer's lock) */
+    char text[];    /* the JSON as received (or printed without spaces), then key, rv */
 };
 
 /* Wraps json (taken; kept as the object's tree) into a new object with one

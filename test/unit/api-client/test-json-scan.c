@@ -41,7 +41,7 @@ KT_TEST(json_scan, members_and_elements)
 
 KT_TEST(json_scan, malformed_text_is_an_error_with_the_offset)
 {
-    static const char *const bad[] = {"",         "[1]",        "{\"a\" 1}",     "{\"a\":1",
+    static const char *const bad[] = {"",           "[1]",         "{\"a\" 1}",    "{\"a\":1",
                                       "{\"a\":1 x", "{\"a\":\"x}", "{\"a\":[1,2}", "{a:1}",
                                       "{\"a\":}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -57,15 +57,16 @@ KT_TEST(json_scan, malformed_text_is_an_error_with_the_offset)
 
 KT_TEST(json_scan, objects_from_text_keep_the_text)
 {
-    const char *pod = "{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\",\"resourceVersion\":\"7\"}}";
+    const char *pod =
+        "{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\",\"resourceVersion\":\"7\"}}";
     kc_obj *o = NULL;
     KT_ASSERT_EQ(kc_obj_from_text(pod, strlen(pod), &o, NULL), 0);
     KT_ASSERT_STREQ(kc_obj_key(o), "ns/web");
     KT_ASSERT_STREQ(kc_obj_resource_version(o), "7");
     KT_ASSERT_EQ(kc_obj_size(o), strlen(pod));
-    KT_ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(kc_obj_json(o), "metadata"), "name")
-                        ->valuestring,
-                    "web");
+    KT_ASSERT_STREQ(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(kc_obj_json(o), "metadata"), "name")->valuestring,
+        "web");
     kc_obj_unref(o);
     KT_ASSERT_EQ(kc_obj_from_text("{\"metadata\":{}}", 15, &o, NULL), 0);
     KT_ASSERT(o == NULL);
