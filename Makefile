@@ -153,8 +153,9 @@ images:
 check: deps
 	$(MAKE) tests
 	$(MAKE) SANITIZER=address $(BUILD_ASAN_TARGETS)
+	$(MAKE) SANITIZER=thread build/thread/test-unit
 	$(MAKE) images
-	@bash test/check.sh build build/address
+	@bash test/check.sh build build/address build/thread
 
 BUILD_ASAN_TARGETS = build/address/test-unit $(patsubst %,build/address/fuzz-replay/%,$(FUZZ_NAMES))
 
