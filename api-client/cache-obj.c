@@ -100,13 +100,23 @@ kc_obj *kc_obj_new(cJSON *json, kn_buf *scratch)
     return o;
 }
 
-int kc_obj_from_text(const char *text, size_t len, kc_obj **out, kn_error **err)
+int kc_obj_from_text(const char *text, size_t len, kc_transform_fn transform, kn_buf *scratch,
+                     kc_obj **out, kn_error **err)
 {
     cJSON *json = NULL;
     *out = NULL;
     if (kc_json_parse(text, len, 0, &json, err) < 0)
         return -1;
-    *out = obj_with(json, text, len);
+    if (transform) {
+        transform(json);
+        kn_buf local = KN_BUF_INIT;
+        kn_buf *b = scratch ? scratch : &local;
+        size_t n = print_into(json, b);
+        *out = obj_with(json, b->data, n);
+        kn_buf_free(&local);
+    } else {
+        *out = obj_with(json, text, len);
+    }
     cJSON_Delete(json);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,20 +196,21 @@ typedef struct listed {
     size_t n, cap;
     char *rv; /* the list's resourceVersion */
     kn_buf *scratch;
+    kc_transform_fn transform;
 } listed;
 
 static void listed_clear(listed *l)
 {
     kc_objs_free(l->v, l->n);
     free(l->rv);
-    *l = (listed){.scratch = l->scratch};
+    *l = (listed){.scratch = l->scratch, .transform = l->transform};
 }
 
 static int take_item(void *ud, const char *val, size_t vlen, kn_error **err)
 {
     listed *l = ud;
     kc_obj *o = NULL;
-    if (kc_obj_from_text(val, vlen, &o, err) < 0)
+    if (kc_obj_from_text(val, vlen, l->transform, l->scratch, &o, err) < 0)
         return kn_error_wrap(err, "item %zu", l->n);
     if (!o)
         return 0;
@@ -329,7 +331,7 @@ static int list_and_replace(kc_informer *inf, kn_error **err)
 {
     kc_list_options lo = {
         .label_selector = inf->label, .field_selector = inf->field, .limit = inf->o.list_page};
-    listed l = {.scratch = &inf->scratch};
+    listed l = {.scratch = &inf->scratch, .transform = inf->o.transform};
     if (kc_list_pages(inf->c, &inf->res, inf->ns, &lo, take_page, &l, err) < 0) {
         listed_clear(&l);
         return kn_error_wrap(err, "informer %s: list", inf->res.resource);
@@ -352,6 +354,8 @@ static void apply_event(kc_informer *inf, kc_watch_event *ev)
     changes cs = {0};
     cleanup_free char *rv = ev->resource_version ? xstrdup(ev->resource_version) : NULL;
     pthread_mutex_lock(&inf->lock);
+    if (inf->o.transform && ev->object)
+        inf->o.transform(ev->object);
     if (ev->type == KC_WATCH_ADDED || ev->type == KC_WATCH_MODIFIED) {
         kc_obj *o = kc_obj_new(kn_steal_ptr(ev->object), &inf->scratch);
         if (o)
@@ -747,10 +751,10 @@ kc_informer *kc_informer_factory_get(kc_informer_factory *f, const kc_resource *
                                      const kc_informer_options *o)
 {
     kc_informer_options opts = o ? *o : (kc_informer_options){0};
-    cleanup_free char *key =
-        xasprintf("%s/%s/%s|%s|%s|%s", r->group ? r->group : "", r->version, r->resource,
-                  opts.ns ? opts.ns : "", opts.label_selector ? opts.label_selector : "",
-                  opts.field_selector ? opts.field_selector : "");
+    cleanup_free char *key = xasprintf(
+        "%s/%s/%s|%s|%s|%s|%p", r->group ? r->group : "", r->version, r->resource,
+        opts.ns ? opts.ns : "", opts.label_selector ? opts.label_selector : "",
+        opts.field_selector ? opts.field_selector : "", (void *)(uintptr_t)opts.transform);
     pthread_mutex_lock(&f->lock);
     kc_informer *inf = kc_map_get(&f->informers, key);
     if (!inf) {

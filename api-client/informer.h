@@ -63,6 +63,11 @@ char *kc_object_key(const cJSON *obj);
 
 typedef struct kc_informer kc_informer;
 
+/* Applied to each object before it is cached (client-go's SetTransform):
+ * may delete fields in place so the cache holds less; must keep
+ * metadata.name, metadata.namespace and metadata.resourceVersion. */
+typedef void (*kc_transform_fn)(cJSON *obj);
+
 typedef struct kc_informer_options {
     const char *ns;             /* one namespace, or NULL for all */
     const char *label_selector; /* server-side filters, or NULL */
@@ -71,6 +76,7 @@ typedef struct kc_informer_options {
     int64_t list_page;          /* page size of lists; 0: 500 */
     int64_t watch_timeout_s;    /* 0: 5 to 10 minutes, random */
     int64_t stall_timeout_ns;   /* see kc_watch_options */
+    kc_transform_fn transform;  /* or NULL: objects cached as received */
 } kc_informer_options;
 
 typedef struct kc_informer_handlers {
@@ -146,8 +152,9 @@ typedef struct kc_informer_factory kc_informer_factory;
 /* c must outlive the factory. */
 kc_informer_factory *kc_informer_factory_new(kc_client *c);
 
-/* The informer for r with o's namespace and selectors (o's other fields
- * apply when it is created): created on first use, the same one after.
+/* The informer for r with o's namespace, selectors and transform (o's
+ * other fields apply when it is created): created on first use, the same
+ * one after.
  * Owned by the factory. */
 kc_informer *kc_informer_factory_get(kc_informer_factory *f, const kc_resource *r,
                                      const kc_informer_options *o);

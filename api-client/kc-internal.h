@@ -106,10 +106,12 @@ struct kc_obj {
  * be NULL): a buffer reused between calls of one thread for printing. */
 kc_obj *kc_obj_new(cJSON *json, kn_buf *scratch);
 
-/* An object for the JSON text[0..len) (copied as is; parsed to check it and
- * find its key, the tree not kept); *out NULL when it has no
+/* An object for the JSON text[0..len) (copied as is, or, with a transform,
+ * the transformed object printed through scratch (may be NULL); parsed to
+ * check it and find its key, the tree not kept); *out NULL when it has no
  * metadata.name. KN_EINVAL when text is not JSON. */
-int kc_obj_from_text(const char *text, size_t len, kc_obj **out, kn_error **err);
+int kc_obj_from_text(const char *text, size_t len, kc_transform_fn transform, kn_buf *scratch,
+                     kc_obj **out, kn_error **err);
 
 /* The object's tree when one is attached, else a private parse in *tmp
  * (the caller deletes it): for a look at an object that should not keep a

@@ -30,6 +30,7 @@ static void fill_config(dns_daemon_config *cfg, const char *domain)
     cfg->threads = opt_dns.threads;
     cfg->health_address = opt_dns.health_address;
     cfg->cluster_domain = domain;
+    cfg->lean_cache = true; /* this process serves DNS alone */
 }
 
 static int make_client(const char *kubeconfig, kc_client **out, kn_error **err)

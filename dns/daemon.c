@@ -241,6 +241,7 @@ static int make_feed(dns_daemon *d, const dns_daemon_config *cfg, kc_informer_fa
     fc.zone.pods = strcmp(cfg->pods, "disabled") == 0 ? DNS_PODS_DISABLED : DNS_PODS_INSECURE;
     fc.zone.ns_ips = (const char *const *)d->ns_ips.v;
     fc.zone.nns_ips = d->ns_ips.n;
+    fc.lean_cache = cfg->lean_cache;
     /* until the first snapshot: SERVFAIL for cluster names, not NXDOMAIN
      * and not a question to the upstreams */
     dns_zone_config pc = fc.zone;

@@ -15,6 +15,7 @@
 #ifndef KNODE_DNS_DAEMON_H
 #define KNODE_DNS_DAEMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "api-client/informer.h"
@@ -32,6 +33,8 @@ typedef struct dns_daemon_config {
     const char *health_address; /* --dns-health-address: ip:port, or "" for none */
     const char *cluster_domain; /* --cluster-domain */
     int64_t startup_timeout_ns; /* longest wait for the first zone in serve; 0: 5 s */
+    bool lean_cache;            /* informers of its own caching only what DNS reads (`knode dns`,
+                                   which serves DNS alone); false: share the factory's informers */
 } dns_daemon_config;
 
 /* The flags' defaults: 10.96.0.10, port 53, TTL 5, pods insecure,

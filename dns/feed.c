@@ -265,8 +265,10 @@ int dns_feed_new(kc_informer_factory *factory, const dns_feed_config *cfg, dns_z
     kn_cond_init(&f->cond);
     static const kc_resource *const res[SRC_N] = {&kc_res_services, &kc_res_endpointslices,
                                                   &kc_res_namespaces};
-    kc_informer_options io = {0};
+    static const kc_transform_fn lean[SRC_N] = {dns_objects_lean_service, dns_objects_lean_slice,
+                                                dns_objects_lean_namespace};
     for (int k = 0; k < SRC_N; k++) {
+        kc_informer_options io = {.transform = cfg->lean_cache ? lean[k] : NULL};
         f->src[k] = (feed_src){f, k, kc_informer_factory_get(factory, res[k], &io)};
         kc_informer_handlers h = {on_add, on_update, on_delete, &f->src[k]};
         kc_informer_add_handlers(f->src[k].inf, &h);

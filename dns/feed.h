@@ -29,6 +29,8 @@
 typedef struct dns_feed_config {
     dns_zone_config zone;    /* domain, TTL, pods mode, NS addresses (copied) */
     int64_t min_interval_ns; /* least time between two rebuilds; 0: 100 ms */
+    bool lean_cache;         /* own informers caching only what DNS reads (a process
+                                serving DNS alone); false: share the factory's */
 } dns_feed_config;
 
 /* The zone defaults (dns_zone_config_default) and 100 ms. */

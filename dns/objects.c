@@ -599,3 +599,76 @@ void dns_objects_free(dns_objects *o)
     kn_arena_free(&o->strings);
     free(o);
 }
+
+/* ---- lean copies for a DNS-only cache --------------------------------------------------- */
+
+/* Deletes the members of obj whose names are not in keep (NULL-terminated). */
+static void keep_members(cJSON *obj, const char *const *keep)
+{
+    cJSON *m = cJSON_IsObject(obj) ? obj->child : NULL;
+    while (m) {
+        cJSON *next = m->next;
+        bool wanted = false;
+        for (const char *const *k = keep; *k && !wanted; k++)
+            wanted = m->string && strcmp(m->string, *k) == 0;
+        if (!wanted)
+            cJSON_Delete(cJSON_DetachItemViaPointer(obj, m));
+        m = next;
+    }
+}
+
+static void keep_in_each(cJSON *list, const char *const *keep)
+{
+    cJSON *it, *arr = cJSON_IsArray(list) ? list : NULL;
+    cJSON_ArrayForEach(it, arr)
+    {
+        keep_members(it, keep);
+    }
+}
+
+static cJSON *member(cJSON *obj, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+static const char *const META[] = {"name", "namespace", "resourceVersion", NULL};
+static const char *const PORT[] = {"name", "port", "protocol", NULL};
+
+void dns_objects_lean_service(cJSON *svc)
+{
+    static const char *const top[] = {"metadata", "spec", NULL};
+    static const char *const spec[] = {
+        "type", "clusterIP", "clusterIPs", "externalName", "ports", "publishNotReadyAddresses",
+        NULL};
+    keep_members(svc, top);
+    keep_members(member(svc, "metadata"), META);
+    keep_members(member(svc, "spec"), spec);
+    keep_in_each(member(member(svc, "spec"), "ports"), PORT);
+}
+
+void dns_objects_lean_slice(cJSON *slice)
+{
+    static const char *const top[] = {"metadata", "addressType", "endpoints", "ports", NULL};
+    static const char *const meta[] = {"name", "namespace", "resourceVersion", "labels", NULL};
+    static const char *const labels[] = {LABEL_SERVICE_NAME, NULL};
+    static const char *const ep[] = {"addresses", "hostname", "conditions", NULL};
+    static const char *const cond[] = {"ready", "serving", NULL};
+    keep_members(slice, top);
+    cJSON *md = member(slice, "metadata");
+    keep_members(md, meta);
+    keep_members(member(md, "labels"), labels);
+    cJSON *eps = member(slice, "endpoints"), *e, *arr = cJSON_IsArray(eps) ? eps : NULL;
+    keep_in_each(eps, ep);
+    cJSON_ArrayForEach(e, arr)
+    {
+        keep_members(member(e, "conditions"), cond);
+    }
+    keep_in_each(member(slice, "ports"), PORT);
+}
+
+void dns_objects_lean_namespace(cJSON *ns)
+{
+    static const char *const top[] = {"metadata", NULL};
+    keep_members(ns, top);
+    keep_members(member(ns, "metadata"), META);
+}

@@ -62,4 +62,11 @@ size_t dns_objects_skipped(const dns_objects *o);
 /* Frees the builder and its model. NULL is ignored. */
 void dns_objects_free(dns_objects *o);
 
+/* Delete, in place, every field the builder does not read (for an
+ * informer cache that serves DNS alone: kc_informer_options.transform).
+ * Adding a lean object gives the same model as adding the full one. */
+void dns_objects_lean_service(cJSON *svc);
+void dns_objects_lean_slice(cJSON *slice);
+void dns_objects_lean_namespace(cJSON *ns);
+
 #endif

@@ -13,7 +13,7 @@ static int take_item(void *ud, const char *val, size_t vlen, kn_error **err)
 {
     size_t *n = ud;
     kc_obj *o = NULL;
-    if (kc_obj_from_text(val, vlen, &o, err) < 0)
+    if (kc_obj_from_text(val, vlen, NULL, NULL, &o, err) < 0)
         return -1;
     if (o && strlen(kc_obj_key(o)) == 0)
         __builtin_trap(); /* an object always has a name */

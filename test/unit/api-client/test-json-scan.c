@@ -60,7 +60,7 @@ KT_TEST(json_scan, objects_from_text_keep_the_text)
     const char *pod =
         "{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\",\"resourceVersion\":\"7\"}}";
     kc_obj *o = NULL;
-    KT_ASSERT_EQ(kc_obj_from_text(pod, strlen(pod), &o, NULL), 0);
+    KT_ASSERT_EQ(kc_obj_from_text(pod, strlen(pod), NULL, NULL, &o, NULL), 0);
     KT_ASSERT_STREQ(kc_obj_key(o), "ns/web");
     KT_ASSERT_STREQ(kc_obj_resource_version(o), "7");
     KT_ASSERT_EQ(kc_obj_size(o), strlen(pod));
@@ -68,9 +68,9 @@ KT_TEST(json_scan, objects_from_text_keep_the_text)
         cJSON_GetObjectItem(cJSON_GetObjectItem(kc_obj_json(o), "metadata"), "name")->valuestring,
         "web");
     kc_obj_unref(o);
-    KT_ASSERT_EQ(kc_obj_from_text("{\"metadata\":{}}", 15, &o, NULL), 0);
+    KT_ASSERT_EQ(kc_obj_from_text("{\"metadata\":{}}", 15, NULL, NULL, &o, NULL), 0);
     KT_ASSERT(o == NULL);
     kn_error *err = NULL;
-    KT_ASSERT(kc_obj_from_text("{\"x\":", 5, &o, &err) < 0);
+    KT_ASSERT(kc_obj_from_text("{\"x\":", 5, NULL, NULL, &o, &err) < 0);
     kn_error_free(&err);
 }

@@ -348,3 +348,67 @@ KT_TEST(dns_objects, ignored_slices_and_duplicates)
     dns_objects_free(o);
     docs_free(&d);
 }
+
+/* The lean copies a DNS-only cache keeps (kc_informer_options.transform)
+ * answer every name as the full objects do. */
+KT_TEST(dns_objects, lean_copies_give_the_same_zone)
+{
+    static const char *const svcs[] = {
+        SVC("prod", "db",
+            "{'clusterIP':'None','publishNotReadyAddresses':true,'sessionAffinity':'None',"
+            "'ports':[{'name':'mysql','port':3306,'targetPort':13306,'nodePort':0}]}"),
+        SVC("prod", "ext", "{'type':'ExternalName','externalName':'db.example.org'}"),
+        SVC("prod", "web",
+            "{'type':'NodePort','clusterIP':'10.96.0.30','clusterIPs':['10.96.0.30'],"
+            "'externalTrafficPolicy':'Local','ports':[{'name':'http','port':80,"
+            "'nodePort':30080,'protocol':'TCP','appProtocol':'http'}]}")};
+    static const char *const slice =
+        "{'kind':'EndpointSlice','metadata':{'namespace':'prod','name':'db-a','uid':'u1',"
+        "'labels':{'kubernetes.io/service-name':'db','app':'db'},'annotations':{'a':'b'},"
+        "'ownerReferences':[{'kind':'Service','name':'db'}]},'addressType':'IPv4',"
+        "'ports':[{'name':'mysql','port':13306,'protocol':'TCP'}],'endpoints':["
+        "{'addresses':['10.244.1.10'],'hostname':'db-0','nodeName':'n1','zone':'z',"
+        "'conditions':{'ready':true,'serving':true,'terminating':false},"
+        "'targetRef':{'kind':'Pod','name':'db-0'}},"
+        "{'addresses':['10.244.1.11'],'hostname':'db-1','conditions':{'ready':false}}]}";
+    static const char *const names[] = {"db.prod.svc.cluster.local",
+                                        "db-1.db.prod.svc.cluster.local",
+                                        "_mysql._tcp.db.prod.svc.cluster.local",
+                                        "ext.prod.svc.cluster.local",
+                                        "web.prod.svc.cluster.local",
+                                        "_http._tcp.web.prod.svc.cluster.local",
+                                        "30.0.96.10.in-addr.arpa",
+                                        "prod.svc.cluster.local"};
+    static const int types[] = {DNS_TYPE_A, DNS_TYPE_A,   DNS_TYPE_SRV, DNS_TYPE_CNAME,
+                                DNS_TYPE_A, DNS_TYPE_SRV, DNS_TYPE_PTR, DNS_TYPE_A};
+    docs d = {0};
+    dns_zone *z[2];
+    for (int lean = 0; lean < 2; lean++) {
+        dns_objects *o = dns_objects_new();
+        for (size_t i = 0; i < sizeof(svcs) / sizeof(svcs[0]); i++) {
+            cJSON *s = (cJSON *)doc(&d, svcs[i]);
+            if (lean)
+                dns_objects_lean_service(s);
+            KT_ASSERT_OK(dns_objects_add_service(o, s, NULL), NULL);
+        }
+        cJSON *sl = (cJSON *)doc(&d, slice);
+        cJSON *ns = (cJSON *)doc(&d, NS("prod"));
+        if (lean) {
+            dns_objects_lean_slice(sl);
+            dns_objects_lean_namespace(ns);
+            KT_ASSERT(!cJSON_GetObjectItem(
+                cJSON_GetArrayItem(cJSON_GetObjectItem(sl, "endpoints"), 0), "targetRef"));
+        }
+        KT_ASSERT_OK(dns_objects_add_slice(o, sl, NULL), NULL);
+        KT_ASSERT_OK(dns_objects_add_namespace(o, ns, NULL), NULL);
+        z[lean] = zone_of(dns_objects_finish(o));
+        dns_objects_free(o);
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        cleanup_free char *full = strdup(dnst_lookup(z[0], names[i], types[i]));
+        KT_ASSERT_STREQ(dnst_lookup(z[1], names[i], types[i]), full);
+    }
+    dns_zone_free(z[0]);
+    dns_zone_free(z[1]);
+    docs_free(&d);
+}
