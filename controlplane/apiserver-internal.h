@@ -57,6 +57,25 @@ void api_delete(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_h
 void api_pod_log(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp,
                  const cJSON *pod);
 
+/* The container a pods/log (stream false) or exec/attach (stream true)
+ * request names, defaulted as upstream (podlog.c): owned, or NULL with the
+ * BadRequest message in *why (owned). */
+char *api_pod_container(const cJSON *pod, const char *name, const char *pod_name, bool stream,
+                        char **why);
+/* The kubelet of the node the pod is bound to (podlog.c): *host (owned,
+ * IPv6 bracketed) and *port from the Node's addresses and daemonEndpoints.
+ * False when resp holds why not (an unbound pod: 400 with message unbound). */
+bool api_pod_kubelet(kn_apiserver *s, const api_route *rt, const cJSON *pod, const char *unbound,
+                     kn_http_response *resp, char **host, int *port);
+/* The client certificate the API server presents to kubelets (podlog.c):
+ * paths under the data dir (owned). */
+void api_kubelet_client_cert(const kn_apiserver *s, char **cert, char **key);
+
+/* pods/exec, pods/attach, pods/portforward (podexec.c): the upgrade
+ * proxied to the node's kubelet, as kube-apiserver's connect handlers. */
+void api_pod_stream(kn_apiserver *s, const api_route *rt, kn_http_request *req,
+                    kn_http_response *resp);
+
 /* Watches (watch.c). */
 void api_watch(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http_response *resp);
 

@@ -140,6 +140,7 @@ static cJSON *resource_entry(const kn_resource *r, const char *sub)
     static const char *const sub_verbs[] = {"get", "patch", "update", NULL};
     static const char *const create_only[] = {"create", NULL};
     static const char *const get_only[] = {"get", NULL};
+    static const char *const connect[] = {"create", "get", NULL};
     cJSON *e = cJSON_CreateObject();
     char name[96];
     snprintf(name, sizeof(name), sub ? "%s/%s" : "%s", r->name, sub);
@@ -152,9 +153,11 @@ static cJSON *resource_entry(const kn_resource *r, const char *sub)
             cJSON_AddStringToObject(e, "version", "v1");
     const char *const *verbs = all_verbs;
     if (sub &&
-        (strcmp(sub, "binding") == 0 || strcmp(sub, "eviction") == 0 || strcmp(sub, "token") == 0 ||
-         strcmp(sub, "exec") == 0 || strcmp(sub, "attach") == 0))
+        (strcmp(sub, "binding") == 0 || strcmp(sub, "eviction") == 0 || strcmp(sub, "token") == 0))
         verbs = create_only;
+    else if (sub && (strcmp(sub, "exec") == 0 || strcmp(sub, "attach") == 0 ||
+                     strcmp(sub, "portforward") == 0))
+        verbs = connect; /* upstream's connecters: GET and POST */
     else if (sub && (strcmp(sub, "log") == 0 || strcmp(sub, "proxy") == 0))
         verbs = get_only;
     else if (sub)
@@ -310,7 +313,11 @@ static void dispatch(kn_apiserver *s, const api_route *rt, kn_http_request *req,
     const char *m = req->method;
     bool watch = kn_http_query(req, "watch") && (strcmp(kn_http_query(req, "watch"), "true") == 0 ||
                                                  strcmp(kn_http_query(req, "watch"), "1") == 0);
-    if (strcmp(m, "GET") == 0 && watch && !rt->name[0])
+    if (rt->name[0] && strcmp(rt->res->name, "pods") == 0 && !rt->res->group[0] &&
+        (strcmp(rt->sub, "exec") == 0 || strcmp(rt->sub, "attach") == 0 ||
+         strcmp(rt->sub, "portforward") == 0))
+        api_pod_stream(s, rt, req, resp);
+    else if (strcmp(m, "GET") == 0 && watch && !rt->name[0])
         api_watch(s, rt, req, resp);
     else if (strcmp(m, "GET") == 0 && rt->name[0])
         api_get(s, rt, req, resp);

@@ -7,18 +7,37 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "lib/log.h"
 #include "lib/xalloc.h"
+
+typedef struct upgrade_run upgrade_run;
 
 struct kn_httpd {
     struct MHD_Daemon *mhd;
     kn_httpd_opts opts;
     int port;
+    pthread_mutex_t mu; /* guards the upgraded connections */
+    pthread_cond_t idle;
+    upgrade_run *active;
+    bool stopping;
+};
+
+/* One upgraded connection: queued with the 101, then run in a thread. */
+struct upgrade_run {
+    kn_httpd *d;
+    kn_http_upgrade_fn fn;
+    void *ctx;
+    void (*free_fn)(void *ctx);
+    struct MHD_UpgradeResponseHandle *urh;
+    kn_http_upgraded u;
+    upgrade_run *next;
 };
 
 const char *kn_http_query(const kn_http_request *req, const char *key)
@@ -29,6 +48,74 @@ const char *kn_http_query(const kn_http_request *req, const char *key)
 const char *kn_http_header(const kn_http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+typedef struct header_iter {
+    kn_http_header_fn fn;
+    void *arg;
+} header_iter;
+
+static enum MHD_Result header_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    header_iter *it = cls;
+    it->fn(it->arg, key, value ? value : "");
+    return MHD_YES;
+}
+
+void kn_http_headers_each(const kn_http_request *req, kn_http_header_fn fn, void *arg)
+{
+    header_iter it = {fn, arg};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_visit, &it);
+}
+
+typedef struct query_iter {
+    const char *key;
+    const char **out;
+    size_t max, n;
+} query_iter;
+
+static enum MHD_Result query_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    query_iter *q = cls;
+    if (strcmp(key, q->key) != 0)
+        return MHD_YES;
+    if (q->n < q->max)
+        q->out[q->n] = value ? value : "";
+    q->n++;
+    return MHD_YES;
+}
+
+size_t kn_http_query_all(const kn_http_request *req, const char *key, const char **out, size_t max)
+{
+    query_iter q = {key, out, max, 0};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_visit, &q);
+    return q.n;
+}
+
+/* True when the comma-separated list holds token (case-insensitive). */
+static bool has_token(const char *list, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = list; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",");
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == n && strncasecmp(p, token, n) == 0)
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+bool kn_http_is_upgrade(const kn_http_request *req)
+{
+    const char *up = kn_http_header(req, "Upgrade");
+    return up && *up && has_token(kn_http_header(req, "Connection"), "upgrade");
 }
 
 void kn_http_respond(kn_http_response *resp, int status, const char *content_type, char *body)
@@ -43,7 +130,7 @@ void kn_http_respond(kn_http_response *resp, int status, const char *content_typ
 
 void kn_http_add_header(kn_http_response *resp, const char *name, const char *value)
 {
-    if (resp->nheaders >= 8)
+    if (resp->nheaders >= sizeof(resp->headers) / sizeof(resp->headers[0]))
         return;
     resp->headers[resp->nheaders][0] = xstrdup(name);
     resp->headers[resp->nheaders][1] = xstrdup(value);
@@ -58,6 +145,8 @@ static void response_free(kn_http_response *resp)
         free(resp->headers[i][0]);
         free(resp->headers[i][1]);
     }
+    if (resp->upgrade_free)
+        resp->upgrade_free(resp->upgrade_ctx);
 }
 
 /* Copies the attribute values of one kind (CN or O) from a DN. */
@@ -122,10 +211,95 @@ static void stream_done(void *cls)
     free(st);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, kn_http_response *resp)
+/* ---- upgraded connections ---- */
+
+static void run_free(upgrade_run *run)
+{
+    if (run->free_fn)
+        run->free_fn(run->ctx);
+    free((char *)run->u.head);
+    free(run);
+}
+
+static void *upgrade_thread(void *arg)
+{
+    upgrade_run *run = arg;
+    kn_httpd *d = run->d;
+    run->fn(run->ctx, &run->u);
+    MHD_upgrade_action(run->urh, MHD_UPGRADE_ACTION_CLOSE);
+    pthread_mutex_lock(&d->mu);
+    for (upgrade_run **p = &d->active; *p; p = &(*p)->next) {
+        if (*p == run) {
+            *p = run->next;
+            break;
+        }
+    }
+    pthread_cond_broadcast(&d->idle);
+    pthread_mutex_unlock(&d->mu);
+    run_free(run);
+    return NULL;
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)conn;
+    (void)cls;
+    kn_http_request *req = con_cls;
+    upgrade_run *run = req->upgrade;
+    req->upgrade = NULL;
+    run->urh = urh;
+    run->u.fd = sock;
+    if (extra_in_size) {
+        char *head = xmalloc(extra_in_size);
+        memcpy(head, extra_in, extra_in_size);
+        run->u.head = head;
+    }
+    run->u.head_len = extra_in_size;
+    kn_httpd *d = run->d;
+    pthread_mutex_lock(&d->mu);
+    if (d->stopping)
+        shutdown(sock, SHUT_RDWR);
+    run->next = d->active;
+    d->active = run;
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, upgrade_thread, run) != 0) {
+        d->active = run->next;
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        run_free(run);
+    }
+    pthread_attr_destroy(&attr);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* The 101 response; the upgrade moves from resp into req until it runs. */
+static struct MHD_Response *upgrade_response(kn_httpd *d, kn_http_request *req,
+                                             kn_http_response *resp)
+{
+    upgrade_run *run = xcalloc(1, sizeof(*run));
+    *run = (upgrade_run){
+        .d = d, .fn = resp->upgrade, .ctx = resp->upgrade_ctx, .free_fn = resp->upgrade_free};
+    resp->upgrade_free = NULL;
+    struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgrade, run);
+    if (!r) {
+        run_free(run);
+        return NULL;
+    }
+    req->upgrade = run;
+    return r;
+}
+
+static enum MHD_Result send_response(kn_httpd *d, kn_http_request *req, struct MHD_Connection *conn,
+                                     kn_http_response *resp)
 {
     struct MHD_Response *r;
-    if (resp->stream) {
+    bool upgrade = resp->upgrade && resp->status == 101;
+    if (upgrade) {
+        r = upgrade_response(d, req, resp);
+    } else if (resp->stream) {
         stream_state *st = xcalloc(1, sizeof(*st));
         *st = (stream_state){resp->stream, resp->stream_ctx, resp->stream_free};
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_reader, st,
@@ -136,9 +310,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, kn_http_respon
     }
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type",
-                            resp->content_type ? resp->content_type : "application/json");
-    MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+    if (!upgrade) {
+        MHD_add_response_header(r, "Content-Type",
+                                resp->content_type ? resp->content_type : "application/json");
+        MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+    }
     for (size_t i = 0; i < resp->nheaders; i++)
         MHD_add_response_header(r, resp->headers[i][0], resp->headers[i][1]);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
@@ -182,7 +358,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         read_client_cert(conn, &req->cert);
         d->opts.handler(d->opts.userdata, req, &resp);
     }
-    enum MHD_Result r = send_response(conn, &resp);
+    enum MHD_Result r = send_response(d, req, conn, &resp);
     response_free(&resp);
     return r;
 }
@@ -196,6 +372,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     kn_http_request *req = *con_cls;
     if (!req)
         return;
+    if (req->upgrade)
+        run_free(req->upgrade); /* the 101 never went out */
     kn_buf_free(&req->body);
     free(req);
     *con_cls = NULL;
@@ -230,11 +408,13 @@ int kn_httpd_start(const kn_httpd_opts *opts, kn_httpd **out, kn_error **err)
 {
     struct sockaddr_storage ss;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL | MHD_ALLOW_UPGRADE;
     if (make_addr(opts->bind_address, opts->port, &ss, &flags) < 0)
         return kn_error_set(err, KN_EINVAL, "invalid bind address \"%s\"", opts->bind_address);
     kn_httpd *d = xcalloc(1, sizeof(*d));
     d->opts = *opts;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->idle, NULL);
     d->mhd = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_KEY, opts->key_pem, MHD_OPTION_HTTPS_MEM_CERT,
@@ -243,6 +423,8 @@ int kn_httpd_start(const kn_httpd_opts *opts, kn_httpd **out, kn_error **err)
         NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 512,
         MHD_OPTION_END);
     if (!d->mhd) {
+        pthread_mutex_destroy(&d->mu);
+        pthread_cond_destroy(&d->idle);
         free(d);
         return kn_error_set(err, KN_EIO,
                             "cannot listen on %s:%d (address in use, or bad "
@@ -264,6 +446,15 @@ void kn_httpd_stop(kn_httpd *d)
 {
     if (!d)
         return;
+    pthread_mutex_lock(&d->mu);
+    d->stopping = true;
+    for (upgrade_run *run = d->active; run; run = run->next)
+        shutdown(run->u.fd, SHUT_RDWR);
+    while (d->active)
+        pthread_cond_wait(&d->idle, &d->mu);
+    pthread_mutex_unlock(&d->mu);
     MHD_stop_daemon(d->mhd);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->idle);
     free(d);
 }

@@ -4,7 +4,13 @@
  * watch) may block. Client certificates are requested (not required) and
  * verified against the client CA; the verified subject (CN, O...) is handed
  * to the handler for authentication. Bodies over max_body get 413 before the
- * handler runs. */
+ * handler runs.
+ *
+ * Protocol upgrades (SPDY, WebSocket): a handler answers 101 with
+ * kn_http_response.upgrade set; once the 101 is on the wire the upgrade
+ * function runs in a thread of its own with a plain socket to the client
+ * (TLS is handled underneath). kn_httpd_stop shuts those sockets down and
+ * waits for the upgrade functions to return. */
 #ifndef KNODE_CONTROLPLANE_HTTPD_H
 #define KNODE_CONTROLPLANE_HTTPD_H
 
@@ -32,12 +38,36 @@ typedef struct kn_http_request {
     kn_buf body;
     bool body_too_large;
     kn_http_cert cert;
+    void *upgrade; /* internal: a 101 queued but not yet switched */
 } kn_http_request;
 
 /* A value of the query string (decoded), or NULL. */
 const char *kn_http_query(const kn_http_request *req, const char *key);
 /* A request header (case-insensitive name), or NULL. */
 const char *kn_http_header(const kn_http_request *req, const char *name);
+
+/* Calls fn for every request header in order, repeated names included. */
+typedef void (*kn_http_header_fn)(void *arg, const char *name, const char *value);
+void kn_http_headers_each(const kn_http_request *req, kn_http_header_fn fn, void *arg);
+/* The values of a repeated query key (decoded, in order) into out[0..max);
+ * returns how many there are (may exceed max). Valid during the request. */
+size_t kn_http_query_all(const kn_http_request *req, const char *key, const char **out, size_t max);
+/* True when the request asks to switch protocols: an Upgrade header and
+ * "upgrade" among the Connection tokens. */
+bool kn_http_is_upgrade(const kn_http_request *req);
+
+/* An upgraded connection: fd is the socket to the client (never close it;
+ * shutdown is fine); head holds head_len bytes the client sent before the
+ * 101 went out, to be treated as read from fd first. */
+typedef struct kn_http_upgraded {
+    int fd;
+    const char *head;
+    size_t head_len;
+} kn_http_upgraded;
+
+/* Runs an upgraded connection until either side is done; returning closes
+ * it. Runs in a thread of its own. */
+typedef void (*kn_http_upgrade_fn)(void *ctx, const kn_http_upgraded *u);
 
 /* A streaming body: fill buf with up to max bytes; may block. Return the
  * number of bytes (> 0), or -1 to end the stream. */
@@ -51,8 +81,14 @@ typedef struct kn_http_response {
     kn_http_stream_fn stream; /* set instead of body for a chunked stream */
     void *stream_ctx;
     void (*stream_free)(void *ctx);
-    char *headers[8][2]; /* extra headers, owned */
+    char *headers[16][2]; /* extra headers, owned */
     size_t nheaders;
+    /* status 101: run upgrade(upgrade_ctx) on the switched connection;
+     * upgrade_free(upgrade_ctx) follows it, or runs alone when the upgrade
+     * never happens (any other status, or the client left) */
+    kn_http_upgrade_fn upgrade;
+    void *upgrade_ctx;
+    void (*upgrade_free)(void *ctx);
 } kn_http_response;
 
 /* Sets the body (takes ownership of body) and status. */
@@ -75,7 +111,8 @@ typedef struct kn_httpd_opts {
 
 int kn_httpd_start(const kn_httpd_opts *opts, kn_httpd **out, kn_error **err);
 int kn_httpd_port(const kn_httpd *d);
-/* Stops accepting, closes connections (streaming bodies end) and frees. */
+/* Stops accepting, closes connections (streaming bodies and upgraded
+ * connections end) and frees. */
 void kn_httpd_stop(kn_httpd *d);
 
 #endif

@@ -107,7 +107,13 @@ static ssize_t call_read(void *ctx, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-static kubelet_call *call_start(const char *url, const char *data_dir, int client_fd)
+void api_kubelet_client_cert(const kn_apiserver *s, char **cert, char **key)
+{
+    *cert = xasprintf("%s/apiserver-kubelet-client.crt", s->opts.data_dir);
+    *key = xasprintf("%s/apiserver-kubelet-client.key", s->opts.data_dir);
+}
+
+static kubelet_call *call_start(kn_apiserver *s, const char *url, int client_fd)
 {
     kubelet_call *c = xcalloc(1, sizeof(*c));
     kn_buf_init(&c->data);
@@ -118,8 +124,8 @@ static kubelet_call *call_start(const char *url, const char *data_dir, int clien
         call_free(c);
         return NULL;
     }
-    cleanup_free char *crt = xasprintf("%s/apiserver-kubelet-client.crt", data_dir);
-    cleanup_free char *key = xasprintf("%s/apiserver-kubelet-client.key", data_dir);
+    cleanup_free char *crt = NULL, *key = NULL;
+    api_kubelet_client_cert(s, &crt, &key);
     CURL *e = c->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_SSLCERT, crt);
@@ -164,9 +170,38 @@ static void container_names(const cJSON *spec, kn_buf *names, const char *want, 
     }
 }
 
-/* upstream validateContainer: the container to read (owned), or NULL with
- * a BadRequest message in *why (owned). */
-static char *pick_container(const cJSON *pod, const char *name, const char *pod_name, char **why)
+/* Names of one container list, space-separated. */
+static void list_names(const cJSON *list, kn_buf *out)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, list)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "name");
+        if (cJSON_IsString(n))
+            kn_buf_appendf(out, "%s%s", c == list->child ? "" : " ", n->valuestring);
+    }
+}
+
+/* upstream streamLocation's message when a pod has several containers. */
+static char *stream_choices(const cJSON *spec, const char *pod_name)
+{
+    kn_buf m = KN_BUF_INIT;
+    kn_buf_appendf(&m, "a container name must be specified for pod %s, choose one of: [", pod_name);
+    list_names(cJSON_GetObjectItemCaseSensitive(spec, "containers"), &m);
+    kn_buf_append_char(&m, ']');
+    const cJSON *init = cJSON_GetObjectItemCaseSensitive(spec, "initContainers");
+    if (cJSON_GetArraySize(init) > 0) {
+        kn_buf_append_str(&m, " or one of the init containers: [");
+        list_names(init, &m);
+        kn_buf_append_char(&m, ']');
+    }
+    return kn_buf_steal(&m);
+}
+
+/* upstream validateContainer (logs) and streamLocation (stream): the
+ * container (owned), or NULL with a BadRequest message in *why (owned). */
+char *api_pod_container(const cJSON *pod, const char *name, const char *pod_name, bool stream,
+                        char **why)
 {
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
     kn_buf names = KN_BUF_INIT;
@@ -186,6 +221,8 @@ static char *pick_container(const cJSON *pod, const char *name, const char *pod_
         out = xstrdup(cJSON_IsString(n) ? n->valuestring : "");
     } else if (cJSON_GetArraySize(apps) == 0) {
         *why = xasprintf("a container name must be specified for pod %s", pod_name);
+    } else if (stream) {
+        *why = stream_choices(spec, pod_name);
     } else {
         *why = xasprintf("a container name must be specified for pod %s, choose one of: %s",
                          pod_name, names.data);
@@ -273,7 +310,7 @@ static void kubelet_refused(kn_http_response *resp, kubelet_call *c, long code)
 /* Connects to the kubelet and streams its answer into resp. */
 static void proxy(kn_apiserver *s, kn_http_request *req, kn_http_response *resp, const char *url)
 {
-    kubelet_call *c = call_start(url, s->opts.data_dir, kn_http_peer_fd(req));
+    kubelet_call *c = call_start(s, url, kn_http_peer_fd(req));
     if (!c) {
         api_status(resp, 500, "InternalError", "Internal error occurred: curl");
         return;
@@ -299,17 +336,13 @@ static void proxy(kn_apiserver *s, kn_http_request *req, kn_http_response *resp,
     call_free(c);
 }
 
-/* The node the pod runs on and its kubelet's address; false when resp
- * holds the reason there is none. */
-static bool find_kubelet(kn_apiserver *s, const api_route *rt, const cJSON *pod,
-                         kn_http_response *resp, char **host, int *port)
+bool api_pod_kubelet(kn_apiserver *s, const api_route *rt, const cJSON *pod, const char *unbound,
+                     kn_http_response *resp, char **host, int *port)
 {
     const cJSON *node_name =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pod, "spec"), "nodeName");
     if (!cJSON_IsString(node_name) || !*node_name->valuestring) {
-        cleanup_free char *msg =
-            xasprintf("pod %s is not scheduled to a node yet: it has no logs", rt->name);
-        api_status(resp, 400, "BadRequest", msg);
+        api_status(resp, 400, "BadRequest", unbound);
         return false;
     }
     api_route nr = {.res = kn_resource_find("", "v1", "nodes"), .user = rt->user};
@@ -347,11 +380,13 @@ void api_pod_log(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_
     }
     cleanup_free char *why = NULL, *host = NULL;
     cleanup_free char *container =
-        pick_container(pod, kn_http_query(req, "container"), rt->name, &why);
+        api_pod_container(pod, kn_http_query(req, "container"), rt->name, false, &why);
+    cleanup_free char *unbound =
+        xasprintf("pod %s is not scheduled to a node yet: it has no logs", rt->name);
     int port = 0;
     if (!container) {
         api_status(resp, 400, "BadRequest", why);
-    } else if (find_kubelet(s, rt, pod, resp, &host, &port)) {
+    } else if (api_pod_kubelet(s, rt, pod, unbound, resp, &host, &port)) {
         cleanup_free char *url = kubelet_url(host, port, rt, container, req, &lo);
         proxy(s, req, resp, url);
     }

@@ -174,7 +174,7 @@ void api_get(kn_apiserver *s, const api_route *rt, kn_http_request *req, kn_http
     if (strcmp(rt->sub, "log") == 0 && strcmp(rt->res->name, "pods") == 0) {
         api_pod_log(s, rt, req, resp, obj);
     } else if (rt->sub[0] && strcmp(rt->sub, "scale") != 0 && strcmp(rt->sub, "status") != 0) {
-        /* exec, attach, proxy: served by the node's :10250, not built yet */
+        /* proxy: served by the node's :10250, not built yet */
         char msg[256];
         snprintf(msg, sizeof(msg),
                  "%s/%s is not served yet: the node server (:10250) it is proxied to is not "

@@ -27,7 +27,7 @@ static const kn_resource table[] = {
      true,
      true,
      {"po", NULL},
-     {"status", "binding", "eviction", "log", "exec", "attach", NULL},
+     {"status", "binding", "eviction", "log", "exec", "attach", "portforward", NULL},
      true},
     {"",
      "v1",

@@ -16,7 +16,7 @@ typedef struct kn_resource {
     bool namespaced;
     bool has_spec;               /* metadata.generation tracks spec changes */
     const char *short_names[3];  /* NULL-terminated */
-    const char *subresources[7]; /* "status", "scale", ... NULL-terminated */
+    const char *subresources[8]; /* "status", "scale", ... NULL-terminated */
     bool in_category_all;
 } kn_resource;
 

@@ -15,6 +15,7 @@
 #include "cri/msg.h"
 #include "cri/runtime.h"
 #include "kubelet/logs.h"
+#include "kubelet/streaming.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -378,6 +379,8 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
     if (!allowed(req, resp))
         return;
     char segs[3][256];
+    if (kl_streaming_serve(s->o.kubelet, req, resp))
+        return;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         text(resp, 405, "405: Method Not Allowed");
     } else if (strcmp(req->path, "/healthz") == 0) {

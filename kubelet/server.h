@@ -1,10 +1,11 @@
 /* server.h - the kubelet's HTTPS server (--address, --port 10250), as the
- * API server reaches it for `kubectl logs`:
+ * API server reaches it for `kubectl logs`, exec, attach and port-forward:
  *
  *   GET /healthz                                   "ok"
  *   GET /pods                                      the kubelet's pods (v1 PodList)
  *   GET /containerLogs/{ns}/{pod}/{container}      the container's log
  *       ?follow&tailLines&sinceSeconds&sinceTime&timestamps&previous&limitBytes
+ *   GET|POST /exec, /attach, /portForward         see streaming.h
  *
  * Serving certificate: --tls-cert-file/--tls-private-key-file, else a
  * self-signed one made once under <root-dir>/pki/kubelet.{crt,key}.
