@@ -160,6 +160,12 @@ char *ae_kubectl(int *status, const char *args)
                       AE.kubeconfig, args);
 }
 
+char *ae_kubectl_v(const char *version, int *status, const char *args)
+{
+    return ae_capture(status, "ip netns exec %s " AE_KUBECTL_DIR "/kubectl.%s --kubeconfig %s %s",
+                      AE.tb.nodes[0].netns, version, AE.kubeconfig, args);
+}
+
 void ae_kubectl_ok(const char *args)
 {
     int st = 0;

@@ -68,6 +68,12 @@ char *ae_capture(int *status, const char *fmt, ...) __attribute__((format(printf
 char *ae_kubectl(int *status, const char *args);
 void ae_kubectl_ok(const char *args);
 
+/* Where the versioned kubectl binaries are (kubectl.1.27, kubectl.1.33). */
+#define AE_KUBECTL_DIR "/usr/lib/google-cloud-sdk/bin"
+
+/* kubectl.<version> from AE_KUBECTL_DIR, as ae_kubectl. */
+char *ae_kubectl_v(const char *version, int *status, const char *args);
+
 /* Polls `kubectl args` until its output contains want (AE_WAIT_S at most). */
 void ae_wait_output(const char *args, const char *want, const char *what);
 

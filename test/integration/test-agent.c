@@ -256,7 +256,7 @@ KT_TEST_TIMEOUT(agent, agent_serves_services_and_dns, 900)
 
 /* ---- kubectl logs ------------------------------------------------------------------------ */
 
-#define KUBECTL_DIR "/usr/lib/google-cloud-sdk/bin"
+#define KUBECTL_DIR AE_KUBECTL_DIR
 
 static const char LOG_PODS[] =
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hello\nspec:\n  containers:\n"
@@ -283,17 +283,10 @@ static const char LOG_PODS[] =
     "i=$((i+1)); sleep 0.2; done; echo flood-done; "
     "while true; do i=$((i+1)); echo after-$i; sleep 0.5; done']\n";
 
-/* kubectl of a given version (in the node netns, admin kubeconfig). */
-static char *kubectl_v(const char *version, int *status, const char *args)
-{
-    return ae_capture(status, "ip netns exec %s " KUBECTL_DIR "/kubectl.%s --kubeconfig %s %s",
-                      AE.tb.nodes[0].netns, version, AE.kubeconfig, args);
-}
-
 #define ASSERT_LOGS(version, args, want)                                                           \
     do {                                                                                           \
         int st_ = 0;                                                                               \
-        cleanup_free char *out_ = kubectl_v(version, &st_, args);                                  \
+        cleanup_free char *out_ = ae_kubectl_v(version, &st_, args);                               \
         KT_ASSERT_MSG(st_ == 0 && strcmp(out_, want) == 0,                                         \
                       "kubectl %s %s: exit %d, \"%s\", want \"%s\"", version, args, st_, out_,     \
                       want);                                                                       \
@@ -305,13 +298,13 @@ static void logs_basic(const char *v)
     ASSERT_LOGS(v, "logs hello --tail=2", "two\nthree\n");
     ASSERT_LOGS(v, "logs hello --limit-bytes=6", "one\ntw");
     ASSERT_LOGS(v, "logs pod/multi -c b", "from-b\n");
-    cleanup_free char *ts = kubectl_v(v, NULL, "logs hello --timestamps --tail=1");
+    cleanup_free char *ts = ae_kubectl_v(v, NULL, "logs hello --timestamps --tail=1");
     /* "2024-01-02T03:04:05.123456789Z three" (containerd's RFC 3339 nano, UTC) */
     KT_ASSERT_MSG(strlen(ts) > 22 && ts[4] == '-' && ts[10] == 'T' && strstr(ts, "Z three\n") &&
                       strchr(ts, '\n') == ts + strlen(ts) - 1,
                   "kubectl %s logs --timestamps: \"%s\"", v, ts);
     int st = 0;
-    cleanup_free char *bad = kubectl_v(v, &st, "logs multi -c nope");
+    cleanup_free char *bad = ae_kubectl_v(v, &st, "logs multi -c nope");
     KT_ASSERT_MSG(st != 0 && strstr(bad, "container nope is not valid for pod multi"),
                   "unknown container: %s", bad);
 }
@@ -374,11 +367,11 @@ static void logs_errors(void)
 {
     int st = 0;
     cleanup_free char *raw =
-        kubectl_v("1.33", &st, "get --raw /api/v1/namespaces/default/pods/multi/log");
+        ae_kubectl_v("1.33", &st, "get --raw /api/v1/namespaces/default/pods/multi/log");
     KT_ASSERT_MSG(st != 0 && strstr(raw, "a container name must be specified for pod multi, "
                                          "choose one of: [a b]"),
                   "no container: %s", raw);
-    cleanup_free char *neg = kubectl_v(
+    cleanup_free char *neg = ae_kubectl_v(
         "1.33", &st, "get --raw '/api/v1/namespaces/default/pods/hello/log?tailLines=-1'");
     KT_ASSERT_MSG(st != 0 && strstr(neg, "must be greater than or equal to 0"), "tailLines: %s",
                   neg);
@@ -403,11 +396,11 @@ static void logs_previous(void)
                    "1", "restarter restarted");
     for (size_t i = 0; i < 2; i++) {
         const char *v = i ? "1.33" : "1.27";
-        cleanup_free char *prev = kubectl_v(v, &st, "logs restarter --previous");
+        cleanup_free char *prev = ae_kubectl_v(v, &st, "logs restarter --previous");
         KT_ASSERT_MSG(st == 0 && strncmp(prev, "boot-", 5) == 0, "kubectl %s --previous: %s", v,
                       prev);
     }
-    cleanup_free char *none = kubectl_v("1.33", &st, "logs hello --previous");
+    cleanup_free char *none = ae_kubectl_v("1.33", &st, "logs hello --previous");
     KT_ASSERT_MSG(st != 0 && strstr(none, "previous terminated container \"c\" in pod \"hello\" "
                                           "not found"),
                   "--previous without a restart: %s", none);
