@@ -459,6 +459,14 @@ KT_TEST(auth, node_pods_nodes_leases)
     KT_ASSERT(allowed(&f, &n1, "delete", "", "pods", "default", "here", NULL));
     KT_ASSERT(allowed(&f, &n1, "create", "", "pods", "default", "here", "eviction"));
     KT_ASSERT(!allowed(&f, &n1, "update", "", "pods", "default", "here", NULL));
+    /* exec, attach, port-forward: never for nodes, not even on their own pods */
+    for (size_t i = 0; i < 3; i++) {
+        const char *sub = (const char *[]){"exec", "attach", "portforward"}[i];
+        KT_ASSERT(!allowed(&f, &n1, "create", "", "pods", "default", "here", sub));
+        KT_ASSERT(!allowed(&f, &n1, "get", "", "pods", "default", "here", sub));
+    }
+    api_user admin = user_of("kubernetes-admin", "system:masters", NULL);
+    KT_ASSERT(allowed(&f, &admin, "create", "", "pods", "default", "here", "exec"));
     char *msg = NULL;
     api_route there = route("", "pods", "default", "there", NULL);
     KT_ASSERT(!decide(&f, &n1, "delete", &there, NULL, NULL, &msg));
