@@ -15,6 +15,7 @@
 #include "cri/msg.h"
 #include "cri/runtime.h"
 #include "kubelet/logs.h"
+#include "kubelet/server-internal.h"
 #include "kubelet/streaming.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
@@ -119,9 +120,7 @@ static void status(kn_http_response *resp, int code, const char *reason, const c
 }
 
 /* upstream writes handler errors as plain text */
-static void text(kn_http_response *resp, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void text(kn_http_response *resp, int code, const char *fmt, ...)
+void kl_server_text(kn_http_response *resp, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -295,7 +294,7 @@ static void start_stream(kl_server *s, kn_http_request *req, kn_http_response *r
     *ls = (log_stream){.conn = conn, .id = id};
     kl_log_follow f = {.running = container_running, .arg = ls, .client_fd = kn_http_peer_fd(req)};
     if (!path || kl_log_reader_open(path, lo, &f, &ls->reader, &err) < 0) {
-        text(resp, 400, "%s", kn_error_msg(err));
+        kl_server_text(resp, 400, "%s", kn_error_msg(err));
         stream_free(ls);
         return;
     }
@@ -318,7 +317,7 @@ static void container_logs(kl_server *s, kn_http_request *req, kn_http_response 
                                           "Missing container name."};
     for (int i = 0; i < 3; i++) {
         if (!segs[i][0]) {
-            text(resp, 400, "{\"message\": \"%s\"}", missing[i]);
+            kl_server_text(resp, 400, "{\"message\": \"%s\"}", missing[i]);
             return;
         }
     }
@@ -326,19 +325,19 @@ static void container_logs(kl_server *s, kn_http_request *req, kn_http_response 
     cleanup_error kn_error *err = NULL;
     if (kl_log_opts_parse(&lo, query, req, kn_time_wall_ns(), &err) < 0) {
         if (kn_error_code(err) == KN_EINVAL)
-            text(resp, 400, "{\"message\": \"Unable to decode query.\"}");
+            kl_server_text(resp, 400, "{\"message\": \"Unable to decode query.\"}");
         else
-            text(resp, 422, "{\"message\": \"Invalid request.\"}");
+            kl_server_text(resp, 422, "{\"message\": \"Invalid request.\"}");
         return;
     }
     kl_pod *pod = kl_kubelet_find_pod(s->o.kubelet, segs[0], segs[1]);
     if (!pod) {
-        text(resp, 404, "pod \"%s\" does not exist", segs[1]);
+        kl_server_text(resp, 404, "pod \"%s\" does not exist", segs[1]);
         return;
     }
     char *id = NULL, *why = NULL;
     if (!kl_pod_container(pod, segs[2], NULL)) {
-        text(resp, 404, "container \"%s\" not found in pod \"%s\"", segs[2], segs[1]);
+        kl_server_text(resp, 404, "container \"%s\" not found in pod \"%s\"", segs[2], segs[1]);
     } else {
         cJSON *st = kl_kubelet_pod_status(s->o.kubelet, pod->uid);
         const cJSON *cs = container_status(st, segs[2]);
@@ -352,7 +351,7 @@ static void container_logs(kl_server *s, kn_http_request *req, kn_http_response 
     if (id)
         start_stream(s, req, resp, &lo, id);
     else if (why)
-        text(resp, 400, "%s", why);
+        kl_server_text(resp, 400, "%s", why);
     free(why);
 }
 
@@ -382,9 +381,9 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
     if (kl_streaming_serve(s->o.kubelet, req, resp))
         return;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        text(resp, 405, "405: Method Not Allowed");
+        kl_server_text(resp, 405, "405: Method Not Allowed");
     } else if (strcmp(req->path, "/healthz") == 0) {
-        text(resp, 200, "ok");
+        kl_server_text(resp, 200, "ok");
     } else if (strcmp(req->path, "/pods") == 0 || strcmp(req->path, "/pods/") == 0) {
         cJSON *list = kl_kubelet_pod_list(s->o.kubelet);
         kn_http_respond(resp, 200, "application/json", cJSON_PrintUnformatted(list));
@@ -392,7 +391,7 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
     } else if (strncmp(req->path, "/containerLogs/", 15) == 0 && split3(req->path + 15, segs)) {
         container_logs(s, req, resp, segs);
     } else {
-        text(resp, 404, "404 page not found\n");
+        kl_server_text(resp, 404, "404 page not found\n");
     }
 }
 

@@ -2,7 +2,6 @@
  * (see streaming.h). */
 #include "kubelet/streaming.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "controlplane/upgrade-proxy.h"
 #include "cri/runtime.h"
 #include "kubelet/runtime_state.h"
+#include "kubelet/server-internal.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -27,17 +27,6 @@ typedef struct target {
     stream_kind kind;
     char ns[SEG_MAX], pod[SEG_MAX], uid[SEG_MAX], container[SEG_MAX];
 } target;
-
-static void text(kn_http_response *resp, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void text(kn_http_response *resp, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *body = xvasprintf(fmt, ap);
-    va_end(ap);
-    kn_http_respond(resp, code, "text/plain; charset=utf-8", body);
-}
 
 /* Splits p into up to 4 segments; the count, or -1 when more or too long. */
 static int split(const char *p, char segs[4][SEG_MAX])
@@ -106,13 +95,13 @@ static bool read_opts(kn_http_request *req, const target *t, stream_opts *o, kn_
     if (o->tty && o->err)
         o->err = false; /* stderr travels in the terminal's stream */
     if (!o->in && !o->out && !o->err) {
-        text(resp, 400, "you must specify at least 1 of stdin, stdout, stderr");
+        kl_server_text(resp, 400, "you must specify at least 1 of stdin, stdout, stderr");
         return false;
     }
     if (t->kind == ST_EXEC) {
         o->ncmd = kn_http_query_all(req, "command", o->cmd, MAX_ARGS);
         if (o->ncmd > MAX_ARGS) {
-            text(resp, 400, "too many command arguments (at most %d)", MAX_ARGS);
+            kl_server_text(resp, 400, "too many command arguments (at most %d)", MAX_ARGS);
             return false;
         }
     }
@@ -123,7 +112,7 @@ static bool read_opts(kn_http_request *req, const target *t, stream_opts *o, kn_
 static bool add_ports(const char *v, stream_opts *o, kn_http_response *resp)
 {
     if (!*v) {
-        text(resp, 400, "query parameter \"port\" cannot be empty");
+        kl_server_text(resp, 400, "query parameter \"port\" cannot be empty");
         return false;
     }
     cleanup_free char *copy = xstrdup(v);
@@ -132,11 +121,11 @@ static bool add_ports(const char *v, stream_opts *o, kn_http_response *resp)
         char *end;
         unsigned long port = strtoul(p, &end, 10);
         if (*end || end == p || port > 65535 || o->nports >= MAX_PORTS) {
-            text(resp, 400, "unable to parse \"%s\" as a port", v);
+            kl_server_text(resp, 400, "unable to parse \"%s\" as a port", v);
             return false;
         }
         if (port < 1) {
-            text(resp, 400, "port \"%s\" must be > 0", v);
+            kl_server_text(resp, 400, "port \"%s\" must be > 0", v);
             return false;
         }
         o->ports[o->nports++] = (int32_t)port;
@@ -154,7 +143,7 @@ static bool read_ports(kn_http_request *req, stream_opts *o, kn_http_response *r
     if (!up || strcasecmp(up, "websocket") != 0)
         return true;
     if (n == 0) {
-        text(resp, 400, "query parameter \"port\" is required");
+        kl_server_text(resp, 400, "query parameter \"port\" is required");
         return false;
     }
     for (size_t i = 0; i < n && i < MAX_PORTS; i++)
@@ -173,7 +162,7 @@ static char *runtime_id(kl_kubelet *k, const kl_pod *pod, const target *t, kn_ht
     cleanup_error kn_error *err = NULL;
     char *id = NULL;
     if (kl_runtime_get_pod(kl_kubelet_runtime(k), pod->uid, &rt, &err) < 0) {
-        text(resp, 500, "%s", kn_error_msg(err));
+        kl_server_text(resp, 500, "%s", kn_error_msg(err));
         return NULL;
     }
     if (t->kind == ST_PORT_FORWARD) {
@@ -181,13 +170,13 @@ static char *runtime_id(kl_kubelet *k, const kl_pod *pod, const target *t, kn_ht
             if (rt->sandboxes[i].ready)
                 id = xstrdup(rt->sandboxes[i].id);
         if (!id)
-            text(resp, 500, "pod not found (\"%s_%s\")", t->pod, t->ns);
+            kl_server_text(resp, 500, "pod not found (\"%s_%s\")", t->pod, t->ns);
     } else {
         const kl_rt_container *c = kl_rt_find(rt, t->container);
         if (c && c->state == KL_CS_RUNNING)
             id = xstrdup(c->id);
         else
-            text(resp, 500, "container not found (\"%s\")", t->container);
+            kl_server_text(resp, 500, "container not found (\"%s\")", t->container);
     }
     kl_pod_runtime_free(rt);
     return id;
@@ -228,7 +217,7 @@ static void runtime_error(kn_http_response *resp, const kn_error *err)
 {
     kn_errcode code = kn_error_code(err);
     int status = code == KN_ENOTFOUND ? 404 : code == KN_ETOOMANY ? 429 : 500;
-    text(resp, status, "%s", kn_error_msg(err));
+    kl_server_text(resp, status, "%s", kn_error_msg(err));
 }
 
 /* The pod named by t, with a reference, or NULL with resp holding the 404. */
@@ -236,9 +225,9 @@ static kl_pod *find_pod(kl_kubelet *k, const target *t, kn_http_response *resp)
 {
     kl_pod *pod = kl_kubelet_find_pod(k, t->ns, t->pod);
     if (!pod) {
-        text(resp, 404, "pod does not exist");
+        kl_server_text(resp, 404, "pod does not exist");
     } else if (t->uid[0] && strcmp(t->uid, pod->uid) != 0) {
-        text(resp, 404, "pod not found");
+        kl_server_text(resp, 404, "pod not found");
         kl_pod_unref(pod);
         pod = NULL;
     }
@@ -258,7 +247,7 @@ static void serve(kl_kubelet *k, kn_http_request *req, const target *t, kn_http_
     if (!id)
         return;
     if (!kn_http_is_upgrade(req)) {
-        text(resp, 500, "Upgrade request required");
+        kl_server_text(resp, 500, "Upgrade request required");
         return;
     }
     cleanup_error kn_error *err = NULL;
@@ -268,7 +257,7 @@ static void serve(kl_kubelet *k, kn_http_request *req, const target *t, kn_http_
     kn_upgrade_target up = {.url = url};
     if (kn_upgrade_proxy(req, &up, resp, &err) < 0) {
         KN_WARN(COMPONENT, "proxy %s to the runtime: %s", req->path, kn_error_msg(err));
-        text(resp, 500, "%s", kn_error_msg(err));
+        kl_server_text(resp, 500, "%s", kn_error_msg(err));
     }
 }
 
@@ -278,7 +267,7 @@ bool kl_streaming_serve(kl_kubelet *k, kn_http_request *req, kn_http_response *r
     if (!parse_target(req->path, &t))
         return false;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
-        text(resp, 405, "405: Method Not Allowed");
+        kl_server_text(resp, 405, "405: Method Not Allowed");
     else
         serve(k, req, &t, resp);
     return true;

@@ -130,28 +130,28 @@ static char *api_call(const char *method, const char *path, bool upgrade)
                       AE.server_ip, AE.port, path);
 }
 
-#define ASSERT_ANSWER(out, code, text)                                                             \
-    KT_ASSERT_MSG(strstr(out, text) && strstr(out, " " code), "want %s \"%s\": %s", code, text, out)
-
 static void check_errors(void)
 {
-    const char *base = "/api/v1/namespaces/default/pods";
-    cleanup_free char *p1 = xasprintf("%s/web/exec?command=true&stdout=true", base);
-    cleanup_free char *plain = api_call("POST", p1, false);
-    ASSERT_ANSWER(plain, "400", "Upgrade request required");
-    cleanup_free char *p2 = xasprintf("%s/web/exec?command=true&stdout=true&container=nope", base);
-    cleanup_free char *nope = api_call("POST", p2, true);
-    ASSERT_ANSWER(nope, "400", "container nope is not valid for pod web");
-    cleanup_free char *p3 = xasprintf("%s/gone/exec?command=true&stdout=true", base);
-    cleanup_free char *gone = api_call("POST", p3, true);
-    ASSERT_ANSWER(gone, "404", "pods \\\"gone\\\" not found");
-    /* the kubelet's: no stream asked for, and a container that is not running */
-    cleanup_free char *p4 = xasprintf("%s/web/exec?command=true", base);
-    cleanup_free char *none = api_call("POST", p4, true);
-    ASSERT_ANSWER(none, "400", "you must specify at least 1 of stdin, stdout, stderr");
-    cleanup_free char *p5 = xasprintf("%s/done/exec?command=true&stdout=true", base);
-    cleanup_free char *done = api_call("POST", p5, true);
-    ASSERT_ANSWER(done, "500", "container not found (\"c\")");
+    static const struct {
+        const char *path; /* under /api/v1/namespaces/default/pods/ */
+        bool upgrade;
+        const char *code, *text;
+    } cases[] = {
+        {"web/exec?command=true&stdout=true", false, " 400", "Upgrade request required"},
+        {"web/exec?command=true&stdout=true&container=nope", true, " 400",
+         "container nope is not valid for pod web"},
+        {"gone/exec?command=true&stdout=true", true, " 404", "pods \\\"gone\\\" not found"},
+        /* the kubelet's: no stream asked for, a container that is not running */
+        {"web/exec?command=true", true, " 400",
+         "you must specify at least 1 of stdin, stdout, stderr"},
+        {"done/exec?command=true&stdout=true", true, " 500", "container not found (\"c\")"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cleanup_free char *path = xasprintf("/api/v1/namespaces/default/pods/%s", cases[i].path);
+        cleanup_free char *out = api_call("POST", path, cases[i].upgrade);
+        KT_ASSERT_MSG(strstr(out, cases[i].text) && strstr(out, cases[i].code),
+                      "%s: want %s \"%s\": %s", cases[i].path, cases[i].code, cases[i].text, out);
+    }
     /* and what kubectl makes of it */
     int st = 0;
     cleanup_free char *k = ae_kubectl_v("1.27", &st, "attach done");
