@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "lib/cleanup.h"
 #include "lib/xalloc.h"
 
 /* Records are packed one after another in blob:
@@ -90,12 +91,14 @@ static void blob_rr(parse_state *p, int sec, const dns_rr *rr)
 /* Reads the records of the three sections into p. */
 static int parse_records(dns_cursor *c, const uint16_t counts[3], parse_state *p)
 {
-    static __thread dns_rr_buf rb;
+    /* on the heap: 64 KiB of thread-local storage would be set up (and
+     * touched) in every thread of every knode process */
+    cleanup_free dns_rr_buf *rb = xmalloc(sizeof(*rb));
     p->min_ttl = UINT32_MAX;
     for (int s = 0; s < 3; s++) {
         for (unsigned i = 0; i < counts[s]; i++) {
             dns_rr rr;
-            if (dns_read_rr(c, &rb, &rr) < 0)
+            if (dns_read_rr(c, rb, &rr) < 0)
                 return -EBADMSG;
             if (rr.type == DNS_TYPE_OPT)
                 continue;

@@ -249,6 +249,7 @@ struct dns_forward_loop {
     size_t next_up;
     size_t npending;
     pending *head, *tail;
+    uint8_t *ubuf; /* DNS_MSG_MAX bytes: the UDP responses read on this loop */
 };
 
 static int64_t now_ms(void)
@@ -424,9 +425,9 @@ static bool on_response(pending *p, const uint8_t *msg, size_t len)
 
 static void on_udp(pending *p)
 {
-    static __thread uint8_t buf[DNS_MSG_MAX];
+    uint8_t *buf = p->loop->ubuf; /* outlives p, which on_response may free */
     for (;;) {
-        ssize_t n = recv(p->fd, buf, sizeof(buf), 0);
+        ssize_t n = recv(p->fd, buf, DNS_MSG_MAX, 0);
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR) /* e.g. ECONNREFUSED */
                 attempt(p);
@@ -501,6 +502,7 @@ dns_forward_loop *dns_forward_loop_new(dns_forwarder *f, int epfd)
     dns_forward_loop *l = xcalloc(1, sizeof(*l));
     l->f = f;
     l->epfd = epfd;
+    l->ubuf = xmalloc(DNS_MSG_MAX);
     return l;
 }
 
@@ -510,6 +512,7 @@ void dns_forward_loop_free(dns_forward_loop *l)
         return;
     while (l->head)
         finish(l->head, NULL);
+    free(l->ubuf);
     free(l);
 }
 

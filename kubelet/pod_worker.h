@@ -6,7 +6,10 @@
  * with an elastic thread pool: whenever every thread is busy another one is
  * started (up to max_threads), so a pod that blocks in a long call (an
  * image pull, a 30 s grace period) never holds up the others, as upstream's
- * goroutine per pod. The work function returns when to run the key again. */
+ * goroutine per pod. When a burst is over the pool shrinks back: a thread
+ * that finishes an item while nothing is queued and two others are idle
+ * ends (its stack pages go back to the kernel). The work function returns
+ * when to run the key again. */
 #ifndef KNODE_KUBELET_POD_WORKER_H
 #define KNODE_KUBELET_POD_WORKER_H
 
@@ -35,7 +38,7 @@ void kl_pod_workers_enqueue_after(kl_pod_workers *w, const char *key, int64_t de
  * frees w. Queued keys are dropped. NULL is fine. */
 void kl_pod_workers_free(kl_pod_workers *w);
 
-/* Threads started so far. */
+/* Threads running now (busy or idle). */
 size_t kl_pod_workers_threads(kl_pod_workers *w);
 
 #endif

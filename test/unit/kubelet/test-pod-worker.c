@@ -157,3 +157,45 @@ KT_TEST_TIMEOUT(pod_worker, requeue_after_the_returned_delay, 30)
     KT_ASSERT_EQ(p.calls[1], 2);
     kn_fake_clock_destroy(&fc);
 }
+
+/* Blocks every key until released. */
+static int64_t block_all(void *arg, const char *key)
+{
+    probe *p = arg;
+    int i = key_index(key);
+    pthread_mutex_lock(&p->mu);
+    p->calls[i]++;
+    p->active[i]++;
+    pthread_cond_broadcast(&p->cond);
+    while (!p->release)
+        pthread_cond_wait(&p->cond, &p->mu);
+    p->active[i]--;
+    pthread_mutex_unlock(&p->mu);
+    return -1;
+}
+
+KT_TEST_TIMEOUT(pod_worker, pool_shrinks_back_after_a_burst, 30)
+{
+    probe p;
+    probe_init(&p);
+    kl_pod_workers *w = kl_pod_workers_new(block_all, &p, 16, NULL);
+    for (char k = 'a'; k <= 'f'; k++) {
+        char key[2] = {k, 0};
+        kl_pod_workers_enqueue(w, key);
+    }
+    for (int i = 0; i < 6; i++)
+        wait_calls(&p, i, 1);
+    KT_ASSERT(kl_pod_workers_threads(w) >= 7); /* six busy, one kept free */
+    pthread_mutex_lock(&p.mu);
+    p.release = true;
+    pthread_cond_broadcast(&p.cond);
+    pthread_mutex_unlock(&p.mu);
+    /* the surplus threads end as their items finish (bounded by the test's timeout) */
+    while (kl_pod_workers_threads(w) > 2)
+        usleep(1000);
+    /* and the pool still works, growing again on demand */
+    kl_pod_workers_enqueue(w, "g");
+    wait_calls(&p, 6, 1);
+    kl_pod_workers_free(w);
+    KT_ASSERT_EQ(p.calls[6], 1);
+}
