@@ -32,7 +32,7 @@ typedef struct pod_entry {
     char *source;
     kl_pod *pod; /* latest spec; NULL for orphans */
     pod_state state;
-    cJSON *status;        /* the last status emitted */
+    char *status;         /* the last status emitted (compact JSON text) */
     bool killed;          /* terminating pod: everything stopped */
     kl_pod_sync_state ps; /* worker-only (one worker per uid at a time) */
 } pod_entry;
@@ -80,7 +80,7 @@ static void entry_free(pod_entry *e)
     free(e->uid);
     free(e->source);
     kl_pod_unref(e->pod);
-    cJSON_Delete(e->status);
+    free(e->status);
     kl_pod_sync_state_clear(&e->ps);
     free(e);
 }
@@ -113,10 +113,9 @@ static void emit_status(kl_kubelet *k, pod_entry *e, const kl_pod *pod, const kl
                         bool terminal, bool final)
 {
     pthread_mutex_lock(&k->mu);
-    cJSON *old = e->status     ? cJSON_Duplicate(e->status, true)
-                 : pod->status ? cJSON_Duplicate(pod->status, true)
-                               : NULL;
+    cleanup_free char *last = e->status ? xstrdup(e->status) : NULL;
     pthread_mutex_unlock(&k->mu);
+    cJSON *old = last ? kl_json_reparse(last) : kl_pod_status_copy(pod);
     kl_status_input in = {.pod = pod,
                           .rt = rt,
                           .old = old,
@@ -129,9 +128,11 @@ static void emit_status(kl_kubelet *k, pod_entry *e, const kl_pod *pod, const kl
     cJSON_Delete(old);
     if (k->o.status_sink)
         k->o.status_sink(k->o.status_arg, pod, st, final);
+    char *text = kn_json_print(st);
+    cJSON_Delete(st);
     pthread_mutex_lock(&k->mu);
-    cJSON_Delete(e->status);
-    e->status = st;
+    free(e->status);
+    e->status = text;
     pthread_mutex_unlock(&k->mu);
 }
 
@@ -262,7 +263,7 @@ static bool store_pod(kl_kubelet *k, const char *source, kl_pod *pod)
         e = add_entry(k, pod->uid);
     /* a source that hands the same pod again (a rescan) changes nothing */
     bool same =
-        e->pod && e->state == POD_ACTIVE && (e->pod == pod || kn_json_equal(e->pod->raw, pod->raw));
+        e->pod && e->state == POD_ACTIVE && (e->pod == pod || strcmp(e->pod->raw, pod->raw) == 0);
     if (same)
         return false;
     if (e->pod != pod) {
@@ -555,7 +556,7 @@ cJSON *kl_kubelet_pod_status(kl_kubelet *k, const char *uid)
 {
     pthread_mutex_lock(&k->mu);
     pod_entry *e = find(k, uid);
-    cJSON *st = e && e->status ? cJSON_Duplicate(e->status, true) : NULL;
+    cJSON *st = e ? kl_json_reparse(e->status) : NULL;
     pthread_mutex_unlock(&k->mu);
     return st;
 }
@@ -594,10 +595,10 @@ cJSON *kl_kubelet_pod_list(kl_kubelet *k)
         const pod_entry *e = k->pods[i];
         if (!e->pod || e->state != POD_ACTIVE)
             continue;
-        cJSON *pod = cJSON_Duplicate(e->pod->raw, true);
+        cJSON *pod = kl_pod_object(e->pod);
         if (e->status) {
             cJSON_DeleteItemFromObjectCaseSensitive(pod, "status");
-            cJSON_AddItemToObject(pod, "status", cJSON_Duplicate(e->status, true));
+            cJSON_AddItemToObject(pod, "status", kl_json_reparse(e->status));
         }
         cJSON_AddItemToArray(items, pod);
     }

@@ -7,6 +7,7 @@
 
 #include "kubelet/podspec-internal.h"
 #include "lib/cleanup.h"
+#include "lib/json.h"
 #include "lib/xalloc.h"
 
 /* ---- metadata ------------------------------------------------------------------------------ */
@@ -557,7 +558,7 @@ static void pod_free(kl_pod *p)
     }
     free(p->volumes);
     free(p->unsupported);
-    cJSON_Delete(p->raw);
+    free(p->raw);
     free(p);
 }
 
@@ -577,10 +578,62 @@ int kl_pod_decode(const cJSON *doc, kl_pod **out, kn_error **err)
         return -KN_EINVAL;
     }
     p->qos = kl_pod_compute_qos(p);
-    p->raw = cJSON_Duplicate(doc, true);
-    p->status = kl_member(p->raw, "status");
+    p->raw = kn_json_print(doc);
     *out = p;
     return 0;
+}
+
+cJSON *kl_json_reparse(const char *text)
+{
+    if (!text)
+        return NULL;
+    cJSON *doc = NULL;
+    kn_error *err = NULL;
+    if (kn_json_parse(text, strlen(text), 0, &doc, &err) < 0)
+        kn_oom();
+    return doc;
+}
+
+cJSON *kl_pod_object(const kl_pod *pod)
+{
+    return kl_json_reparse(pod->raw);
+}
+
+cJSON *kl_pod_status_copy(const kl_pod *pod)
+{
+    cJSON *doc = kl_pod_object(pod);
+    cJSON *st = cJSON_DetachItemFromObjectCaseSensitive(doc, "status");
+    cJSON_Delete(doc);
+    if (st && !cJSON_IsObject(st)) {
+        cJSON_Delete(st);
+        return NULL;
+    }
+    return st;
+}
+
+void kl_pod_set_annotation(kl_pod *pod, const char *key, const char *value)
+{
+    cJSON *doc = kl_pod_object(pod);
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+    cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+    if (!cJSON_IsObject(ann)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+        ann = cJSON_AddObjectToObject(meta, "annotations");
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(ann, key);
+    cJSON_AddStringToObject(ann, key, value);
+    free(pod->raw);
+    pod->raw = kn_json_print(doc);
+    cJSON_Delete(doc);
+    kl_map *m = &pod->annotations;
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->items[i].key, key) == 0) {
+            free(m->items[i].value);
+            m->items[i].value = xstrdup(value);
+            return;
+        }
+    m->items = xreallocarray(m->items, m->n + 1, sizeof(kl_kv));
+    m->items[m->n++] = (kl_kv){xstrdup(key), xstrdup(value)};
 }
 
 kl_pod *kl_pod_ref(kl_pod *pod)

@@ -264,8 +264,10 @@ typedef struct kl_pod {
     kl_qos_class qos;  /* status.qosClass as upstream computes it */
     char *unsupported; /* first pod-level unsupported feature, or NULL */
 
-    cJSON *raw;          /* the whole object as decoded (owned) */
-    const cJSON *status; /* raw's "status" member, or NULL */
+    /* the whole object as decoded, as compact JSON text (owned): a tree of
+     * it would cost several times the text for every pod the node runs
+     * (kl_pod_object parses it when needed) */
+    char *raw;
 } kl_pod;
 
 /* Decodes and validates a v1 Pod. metadata.name, metadata.uid and at least
@@ -309,6 +311,23 @@ const char *kl_protocol_name(kl_protocol p);
 /* True for a pod from a file or URL (annotation kubernetes.io/config.source
  * set and not "api"): upstream IsStaticPod. */
 bool kl_pod_is_static(const kl_pod *pod);
+
+/* Parses text that kn_json_print made of a tree (which a JSON or YAML
+ * parser built within KN_JSON_MAX_DEPTH): the kubelet keeps what it holds
+ * per pod as such text, several times smaller than the tree. A new tree the
+ * caller frees; NULL text gives NULL. Aborts only when out of memory. */
+cJSON *kl_json_reparse(const char *text);
+
+/* The whole object as decoded (pod->raw parsed): a new tree the caller
+ * frees. */
+cJSON *kl_pod_object(const kl_pod *pod);
+
+/* A copy of the object's "status", or NULL when it has none (caller frees). */
+cJSON *kl_pod_status_copy(const kl_pod *pod);
+
+/* Sets metadata.annotations[key] to value in both pod->annotations and
+ * pod->raw (for a pod not yet shared: no other reference). */
+void kl_pod_set_annotation(kl_pod *pod, const char *key, const char *value);
 
 /* upstream IsCriticalPod: static, mirror, or priority >= 2000000000. */
 bool kl_pod_is_critical(const kl_pod *pod);

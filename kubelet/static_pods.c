@@ -232,11 +232,7 @@ static kl_pod *load_one(kl_static_pods *sp, const char *file)
     }
     /* the seen time is not part of the UID: set it on the decoded pod */
     const char *t = seen_time(sp, pod->uid);
-    cJSON *ann = cJSON_GetObjectItem(cJSON_GetObjectItem(pod->raw, "metadata"), "annotations");
-    set_string(ann, KL_ANN_CONFIG_SEEN, t);
-    kl_map *m = &pod->annotations;
-    m->items = xreallocarray(m->items, m->n + 1, sizeof(kl_kv));
-    m->items[m->n++] = (kl_kv){xstrdup(KL_ANN_CONFIG_SEEN), xstrdup(t)};
+    kl_pod_set_annotation(pod, KL_ANN_CONFIG_SEEN, t);
     return pod;
 }
 

@@ -20,7 +20,7 @@ typedef struct entry {
     bool is_static;
     cJSON *raw;    /* static pods: the manifest, for the mirror */
     char *hash;    /* static pods: kubernetes.io/config.hash */
-    cJSON *status; /* latest from the kubelet */
+    char *status;  /* latest from the kubelet (compact JSON text) */
     char *written; /* JSON of the status last written, or NULL */
     bool dirty, final;
     int64_t retry_at, backoff;
@@ -53,7 +53,7 @@ static void entry_free(entry *e)
     free(e->hash);
     free(e->written);
     cJSON_Delete(e->raw);
-    cJSON_Delete(e->status);
+    free(e->status);
     free(e);
 }
 
@@ -130,7 +130,7 @@ static entry *add_entry(kl_status_manager *m, const kl_pod *pod)
     e->name = xstrdup(pod->name);
     e->is_static = kl_pod_is_static(pod);
     if (e->is_static) {
-        e->raw = cJSON_Duplicate(pod->raw, true);
+        e->raw = kl_pod_object(pod);
         e->hash = dup_or_null(kl_map_get(&pod->annotations, KL_ANN_CONFIG_HASH));
     }
     if (m->n == m->cap) {
@@ -148,8 +148,8 @@ void kl_status_manager_sink(void *arg, const kl_pod *pod, const cJSON *status, b
     entry *e = find(m, pod->uid);
     if (!e)
         e = add_entry(m, pod);
-    cJSON_Delete(e->status);
-    e->status = cJSON_Duplicate(status, true);
+    free(e->status);
+    e->status = kn_json_print(status);
     e->final = e->final || final;
     e->dirty = true;
     e->retry_at = 0;
@@ -366,7 +366,7 @@ static void take_job(entry *e, job *j)
     j->is_static = e->is_static;
     j->final = e->final;
     j->raw = e->raw ? cJSON_Duplicate(e->raw, true) : NULL;
-    j->status = cJSON_Duplicate(e->status, true);
+    j->status = kl_json_reparse(e->status);
     e->dirty = false;
 }
 

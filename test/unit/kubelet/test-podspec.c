@@ -5,6 +5,7 @@
 
 #include "kubelet/podspec.h"
 #include "lib/cleanup.h"
+#include "lib/json.h"
 #include "lib/xalloc.h"
 #include "test/runner/kt.h"
 #include "test/unit/kubelet/helpers.h"
@@ -128,7 +129,7 @@ KT_TEST(podspec, decodes_a_full_pod)
     KT_ASSERT_STREQ(c->termination_message_path, "/dev/termination-log");
     KT_ASSERT(c->unsupported == NULL);
     KT_ASSERT_EQ(p->qos, KL_QOS_BURSTABLE);
-    KT_ASSERT(p->raw && p->status == NULL);
+    KT_ASSERT(p->raw && kl_pod_status_copy(p) == NULL);
     kl_pod_unref(p);
 }
 
@@ -454,11 +455,36 @@ KT_TEST(podspec, refcount_and_static_predicates)
                "status: {phase: Running}\n");
     KT_ASSERT(kl_pod_is_static(p));
     KT_ASSERT(kl_pod_is_critical(p));
-    KT_ASSERT(p->status && cJSON_IsObject(p->status));
+    cleanup_cjson cJSON *st = kl_pod_status_copy(p);
+    KT_ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(st, "phase")), "Running");
     kl_pod *q = kl_pod_ref(p);
     KT_ASSERT(q == p);
     kl_pod_unref(p);
     KT_ASSERT_STREQ(q->name, "s");
     kl_pod_unref(q);
     kl_pod_unref(NULL);
+}
+
+KT_TEST(podspec, raw_object_round_trip_and_set_annotation)
+{
+    kl_pod *p = kt_pod("metadata:\n  name: s\n  uid: u\n  labels: {app: x}\nspec:\n"
+                       "  containers: [{name: a, image: x, args: [\"1\", \"\\u00e9\"]}]\n");
+    cleanup_cjson cJSON *doc = kl_pod_object(p);
+    KT_ASSERT_STREQ(
+        cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "metadata"), "labels"), "app")),
+        "x");
+    KT_ASSERT(kl_pod_status_copy(p) == NULL);
+    /* no annotations object yet: created; a second set replaces the value */
+    kl_pod_set_annotation(p, "k", "v1");
+    kl_pod_set_annotation(p, "k", "v2");
+    KT_ASSERT_STREQ(kl_map_get(&p->annotations, "k"), "v2");
+    cleanup_cjson cJSON *again = kl_pod_object(p);
+    const cJSON *ann = cJSON_GetObjectItem(cJSON_GetObjectItem(again, "metadata"), "annotations");
+    KT_ASSERT_EQ(cJSON_GetArraySize(ann), 1);
+    KT_ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(ann, "k")), "v2");
+    /* the rest of the object is unchanged */
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(again, "metadata"), "annotations");
+    KT_ASSERT(kn_json_equal(doc, again));
+    kl_pod_unref(p);
 }
