@@ -23,6 +23,7 @@
 #include "api-client/kubeconfig.h"
 #include "api-client/rest.h"
 #include "api-client/watch.h"
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/duration.h"
 #include "lib/json.h"
@@ -601,7 +602,7 @@ static EVP_PKEY *bootstrap_key(const char *dir, kn_error **err)
     cleanup_free char *pem = NULL;
     size_t len;
     EVP_PKEY *k = NULL;
-    if (kc_read_file(path, 1 << 20, &pem, &len, NULL) == 0)
+    if (kn_read_file(path, 1 << 20, &pem, &len, NULL) == 0)
         k = parse_key(pem);
     if (k)
         return k;

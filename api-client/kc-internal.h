@@ -32,9 +32,6 @@ static inline int kc_error_move(kn_error **dst, kn_error **src)
     return r;
 }
 
-/* Reads a whole file (at most max bytes) into a NUL-terminated buffer. */
-int kc_read_file(const char *path, size_t max, char **out, size_t *outlen, kn_error **err);
-
 /* Parses exactly one JSON value from data[0..len) (max_len 0: no limit).
  * KN_ETOOLARGE beyond max_len, KN_EINVAL with the offset otherwise. */
 int kc_json_parse(const char *data, size_t len, size_t max_len, cJSON **out, kn_error **err);

@@ -10,16 +10,16 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "api-client/kc-internal.h"
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -313,44 +313,6 @@ static int merge_document(merged *m, cJSON *doc, const char *file, kn_error **er
 
 /* ---- files and documents ----------------------------------------------------- */
 
-int kc_read_file(const char *path, size_t max, char **out, size_t *outlen, kn_error **err)
-{
-    /* O_NONBLOCK: a FIFO named by mistake must not hang the loader */
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return kn_error_errno(err, errno, "read %s", path);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return kn_error_errno(err, errno, "read %s", path);
-    if (!S_ISREG(st.st_mode))
-        return kn_error_set(err, KN_EINVAL, "read %s: not a regular file", path);
-    size_t cap = 4096, len = 0;
-    cleanup_free char *buf = xmalloc(cap);
-    for (;;) {
-        if (len + 1 >= cap) {
-            if (cap > max)
-                return kn_error_set(err, KN_ETOOLARGE, "read %s: larger than %zu bytes", path, max);
-            cap *= 2;
-            buf = xrealloc(buf, cap);
-        }
-        ssize_t n = read(fd, buf + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return kn_error_errno(err, errno, "read %s", path);
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    if (len > max)
-        return kn_error_set(err, KN_ETOOLARGE, "read %s: larger than %zu bytes", path, max);
-    buf[len] = '\0';
-    *out = kn_steal_ptr(buf);
-    if (outlen)
-        *outlen = len;
-    return 0;
-}
-
 static bool all_space(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -511,7 +473,7 @@ static int load_blob(const cJSON *body, const where *w, const char *key, const c
         return 0;
     *file_out = resolve_path(w->file, file);
     cleanup_error kn_error *e = NULL;
-    if (kc_read_file(*file_out, KC_MAX_PEM, &blob->data, &blob->len, &e) < 0)
+    if (kn_read_file(*file_out, KC_MAX_PEM, &blob->data, &blob->len, &e) < 0)
         return field_error(err, kn_error_code(e), w, key, "%s", kn_error_msg(e));
     return 0;
 }
@@ -805,7 +767,7 @@ int kc_config_load_files(const char *const *paths, size_t npaths, bool must_exis
         cleanup_free char *data = NULL;
         size_t len = 0;
         cleanup_error kn_error *e = NULL;
-        if (kc_read_file(paths[i], KC_MAX_KUBECONFIG, &data, &len, &e) < 0) {
+        if (kn_read_file(paths[i], KC_MAX_KUBECONFIG, &data, &len, &e) < 0) {
             if (!must_exist && e->sys_errno == ENOENT)
                 continue;
             kn_error_set(err, kn_error_code(e), "load kubeconfig: %s", kn_error_msg(e));
@@ -873,7 +835,7 @@ static int in_cluster_fill(kc_config *c, const char *root, kn_error **err)
         return kn_error_wrap(err, "in-cluster config");
     c->ca_file = xasprintf("%s/ca.crt", dir);
     cleanup_error kn_error *e = NULL;
-    if (kc_read_file(c->ca_file, KC_MAX_PEM, &c->ca.data, &c->ca.len, &e) < 0) {
+    if (kn_read_file(c->ca_file, KC_MAX_PEM, &c->ca.data, &c->ca.len, &e) < 0) {
         KN_WARN("api-client", "in-cluster config: %s; using the system roots", kn_error_msg(e));
         free(c->ca_file);
         c->ca_file = NULL;
@@ -881,7 +843,7 @@ static int in_cluster_fill(kc_config *c, const char *root, kn_error **err)
     cleanup_free char *nspath = xasprintf("%s/namespace", dir);
     cleanup_free char *ns = NULL;
     kn_error_free(&e);
-    if (kc_read_file(nspath, 4096, &ns, NULL, &e) == 0 && *trimmed(ns))
+    if (kn_read_file(nspath, 4096, &ns, NULL, &e) == 0 && *trimmed(ns))
         c->namespace = kn_steal_ptr(ns);
     else
         c->namespace = xstrdup("default");
@@ -951,7 +913,7 @@ static int reread_token(struct kc_token_cache *tc, const char *path, const struc
                         kn_error **err)
 {
     cleanup_free char *buf = NULL;
-    if (kc_read_file(path, KC_MAX_TOKEN, &buf, NULL, err) < 0)
+    if (kn_read_file(path, KC_MAX_TOKEN, &buf, NULL, err) < 0)
         return -1;
     if (!*trimmed(buf))
         return kn_error_set(err, KN_EINVAL, "read %s: the token file is empty", path);

@@ -10,6 +10,7 @@
 #include "controlplane/apiserver-internal.h"
 #include "controlplane/auth.h"
 #include "controlplane/openapi.h"
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -394,22 +395,13 @@ static void handle(void *userdata, kn_http_request *req, kn_http_response *resp)
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
+/* A PEM file of the data dir, or NULL with *err set. */
 static char *read_file(const char *dir, const char *name, kn_error **err)
 {
     cleanup_free char *path = xasprintf("%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        kn_error_errno(err, errno, "read %s", path);
-        return NULL;
-    }
-    kn_buf b;
-    kn_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        kn_buf_append(&b, chunk, n);
-    fclose(f);
-    return kn_buf_steal(&b);
+    char *data = NULL;
+    kn_read_file(path, 1 << 20, &data, NULL, err);
+    return data;
 }
 
 int kn_apiserver_start(const kn_apiserver_opts *opts, kn_apiserver **out, kn_error **err)

@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
@@ -367,21 +368,12 @@ static int ensure_sa_key(const char *dir, kn_error **err)
 /* base64 of a whole file, for kubeconfig *-data fields */
 static char *file_base64(const char *path, kn_error **err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        kn_error_errno(err, errno, "read %s", path);
+    cleanup_free char *raw = NULL;
+    size_t len = 0;
+    if (kn_read_file(path, 1 << 20, &raw, &len, err) < 0)
         return NULL;
-    }
-    kn_buf raw;
-    kn_buf_init(&raw);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        kn_buf_append(&raw, chunk, n);
-    fclose(f);
-    char *out = xmalloc(4 * ((raw.len + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw.data, (int)raw.len);
-    kn_buf_free(&raw);
+    char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, (int)len);
     return out;
 }
 

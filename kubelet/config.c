@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "kubelet/config.h"
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/duration.h"
 #include "lib/json.h"
@@ -499,18 +500,11 @@ int kl_config_file_parse(const char *data, size_t len, const char *path, kl_conf
 
 int kl_config_file_load(const char *path, kl_config_file *out, kn_error **err)
 {
-    cleanup_file FILE *f = fopen(path, "r");
-    if (!f)
-        return kn_error_errno(err, errno, "kubelet config file %s", path);
-    kn_buf b = KN_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= KN_JSON_MAX_DOC)
-        kn_buf_append(&b, chunk, n);
-    int r = ferror(f) ? kn_error_errno(err, EIO, "kubelet config file %s", path)
-                      : kl_config_file_parse(b.data ? b.data : "", b.len, path, out, err);
-    kn_buf_free(&b);
-    return r;
+    cleanup_free char *data = NULL;
+    size_t len = 0;
+    if (kn_read_file(path, KN_JSON_MAX_DOC, &data, &len, err) < 0)
+        return kn_error_wrap(err, "kubelet config file");
+    return kl_config_file_parse(data, len, path, out, err);
 }
 
 void kl_config_file_free(kl_config_file *c)

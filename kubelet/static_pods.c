@@ -16,6 +16,7 @@
 
 #include "kubelet/static_pods.h"
 #include "kubelet/status.h"
+#include "lib/file.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -83,26 +84,6 @@ char *kl_static_pod_uid(const cJSON *doc, const char *node_name, const char *pat
 /* ---- one manifest ------------------------------------------------------------------------------
  */
 
-static int read_file(const char *path, char **data, size_t *len, kn_error **err)
-{
-    cleanup_file FILE *f = fopen(path, "r");
-    if (!f)
-        return kn_error_errno(err, errno, "read %s", path);
-    kn_buf b = KN_BUF_INIT;
-    char chunk[16384];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        kn_buf_append(&b, chunk, n);
-        if (b.len > MAX_MANIFEST) {
-            kn_buf_free(&b);
-            return kn_error_set(err, KN_ETOOLARGE, "%s: larger than %d bytes", path, MAX_MANIFEST);
-        }
-    }
-    *len = b.len;
-    *data = kn_buf_steal(&b);
-    return 0;
-}
-
 static cJSON *object_member(cJSON *obj, const char *key)
 {
     cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -166,7 +147,7 @@ int kl_static_pod_load(const char *path, const char *node_name, kl_pod **out, kn
 {
     cleanup_free char *data = NULL;
     size_t len = 0;
-    if (read_file(path, &data, &len, err) < 0)
+    if (kn_read_file(path, MAX_MANIFEST, &data, &len, err) < 0)
         return -1;
     if (len == 0)
         return kn_error_set(err, KN_EINVAL, "%s: file was empty", path);
