@@ -1,5 +1,6 @@
 /* admission.c - defaulting, validation and allocation per kind, as upstream's
  * registry strategies and default admission plugins do. */
+#include "controlplane/svc-alloc.h"
 #include "controlplane/admission.h"
 
 #include <arpa/inet.h>
@@ -283,7 +284,8 @@ static void ip_string(uint32_t ip, char *buf)
 }
 
 /* What the stored Services already hold: sorted IPv4 ClusterIPs and a bitmap
- * of NodePorts, read in one pass (allocation is then O(log n) per probe). */
+ * of NodePorts (from the allocation cache, svc-alloc.h; a probe is then
+ * O(log n)), plus the ports this request took. */
 typedef struct svc_usage {
     uint32_t *ips;
     size_t nips;
@@ -296,39 +298,21 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void note_service(svc_usage *u, const cJSON *spec)
-{
-    const char *ip = str_of(spec, "clusterIP");
-    struct in_addr a;
-    if (ip && inet_pton(AF_INET, ip, &a) == 1)
-        u->ips[u->nips++] = ntohl(a.s_addr);
-    const cJSON *p;
-    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(spec, "ports"))
-    {
-        const cJSON *np = cJSON_GetObjectItemCaseSensitive(p, "nodePort");
-        if (cJSON_IsNumber(np) && np->valueint >= 30000 && np->valueint <= 32767)
-            u->ports[(np->valueint - 30000) / 8] |=
-                (unsigned char)(1u << ((np->valueint - 30000) % 8));
-    }
-}
-
+/* Fills u from the allocation cache, brought up to the store's revision
+ * (alloc_mu held). */
 static int read_usage(kn_apiserver *s, svc_usage *u, kn_error **err)
 {
-    kn_kv_list l;
-    int64_t rev;
-    bool more;
     memset(u, 0, sizeof(*u));
-    if (kn_store_list(s->opts.store, "/registry/core/services/", NULL, 0, 0, &l, &rev, &more, err) <
-        0)
+    if (!s->svc_alloc)
+        s->svc_alloc = kn_svc_alloc_new();
+    if (kn_svc_alloc_sync(s->svc_alloc, s->opts.store, err) < 0)
         return -KN_EIO;
-    u->ips = xcalloc(l.len + 1, sizeof(*u->ips));
-    for (size_t i = 0; i < l.len; i++) {
-        cJSON *o = cJSON_ParseWithLength(l.items[i].value, l.items[i].value_len);
-        note_service(u, cJSON_GetObjectItemCaseSensitive(o, "spec"));
-        cJSON_Delete(o);
-    }
-    kn_kv_list_free(&l);
-    qsort(u->ips, u->nips, sizeof(*u->ips), cmp_u32);
+    const uint32_t *ips = kn_svc_alloc_ips(s->svc_alloc, &u->nips);
+    u->ips = xcalloc(u->nips + 1, sizeof(*u->ips));
+    memcpy(u->ips, ips, u->nips * sizeof(*u->ips));
+    for (int p = KN_NODEPORT_MIN; p <= KN_NODEPORT_MAX; p++)
+        if (kn_svc_alloc_port_used(s->svc_alloc, p))
+            u->ports[(p - 30000) / 8] |= (unsigned char)(1u << ((p - 30000) % 8));
     return 0;
 }
 

@@ -19,7 +19,8 @@ struct kn_apiserver {
     kn_httpd *httpd;
     char *server_address; /* "host:port" for discovery */
     volatile int stopping;
-    pthread_mutex_t alloc_mu; /* Service creation: IP/port allocation through the write */
+    pthread_mutex_t alloc_mu;       /* Service creation: IP/port allocation through the write */
+    struct kn_svc_alloc *svc_alloc; /* what stored Services hold (under alloc_mu; lazily) */
 };
 
 /* Who is asking (from a client certificate or a token). */

@@ -1,5 +1,6 @@
 /* apiserver.c - request entry: authentication, authorization, discovery,
  * routing to the object operations. */
+#include "controlplane/svc-alloc.h"
 #include "controlplane/apiserver.h"
 
 #include <errno.h>
@@ -444,5 +445,6 @@ void kn_apiserver_stop(kn_apiserver *s)
     kn_httpd_stop(s->httpd);
     free(s->server_address);
     pthread_mutex_destroy(&s->alloc_mu);
+    kn_svc_alloc_free(s->svc_alloc);
     free(s);
 }

@@ -22,8 +22,8 @@
 #
 # The objects come from a small list/watch responder in this script (HTTPS
 # on the namespace's 127.0.0.1, the JSON shape `knode server` returns), not
-# from `knode server`: creating 10,000 Services there takes hours today
-# (ClusterIP allocation re-reads every Service per candidate address).
+# from `knode server`: creating 10,000 Services and their slices through the
+# API would dominate the run time of the benchmark.
 #
 # Output lines: <figure> <value> <unit> vs <peer> <value> <unit> ratio <x>
 # Environment: DNS_BENCH_SERVICES, DNS_BENCH_ENDPOINTS, DNS_BENCH_SECONDS,
