@@ -24,8 +24,8 @@ typedef struct svc_entry {
 struct kn_svc_alloc {
     svc_entry *v;
     size_t n, cap;
-    int64_t rev;  /* the store revision the entries reflect */
-    bool synced;  /* false: list everything at the next sync */
+    int64_t rev;   /* the store revision the entries reflect */
+    bool synced;   /* false: list everything at the next sync */
     uint32_t *ips; /* sorted, rebuilt when dirty */
     size_t nips;
     bool dirty;

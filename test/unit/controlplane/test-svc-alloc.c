@@ -13,10 +13,11 @@
 static char *svc(const char *ip, int nodeport)
 {
     static char buf[256];
-    snprintf(buf, sizeof(buf),
-             "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"%s\",\"ports\":[{\"port\":80,"
-             "\"nodePort\":%d}]}}",
-             ip, nodeport);
+    snprintf(
+        buf, sizeof(buf),
+        "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"%s\",\"ports\":[{\"port\":80,"
+        "\"nodePort\":%d}]}}",
+        ip, nodeport);
     return buf;
 }
 
