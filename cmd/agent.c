@@ -12,31 +12,10 @@
 
 void node_network_opts(np_proxy_opts *po, dns_daemon_config *dc, const char *cluster_cidr)
 {
-    /* --hostname-override and --cluster-cidr are shared with the kubelet
-     * and standalone tables, which come first in the merged flag set */
-    *po = (np_proxy_opts){
-        .hostname_override = opt_kubelet.hostname_override,
-        .cluster_cidr = cluster_cidr,
-        .nodeport_addresses = opt_proxy.nodeport_addresses,
-        .masquerade_all = opt_proxy.masquerade_all,
-        .proxy_mode = opt_proxy.proxy_mode,
-        .ipvs_scheduler = opt_proxy.ipvs_scheduler,
-        .min_sync_period_ns = opt_proxy.min_sync_period,
-        .sync_period_ns = opt_proxy.sync_period,
-        .healthz_address = opt_proxy.healthz_bind_address,
-        .metrics_address = opt_proxy.metrics_bind_address,
-    };
-    dns_daemon_config_default(dc);
-    dc->listen_address = opt_dns.listen_address;
-    dc->local_address = opt_dns.local_address;
-    dc->port = opt_dns.port;
-    dc->ttl = opt_dns.ttl;
-    dc->pods = opt_dns.pods;
-    dc->upstream = opt_dns.upstream;
-    dc->resolv_conf = opt_dns.resolv_conf;
-    dc->threads = opt_dns.threads;
-    dc->health_address = opt_dns.health_address;
-    dc->cluster_domain = opt_kubelet.cluster_domain;
+    /* --hostname-override is shared with the kubelet table, which comes
+     * first in the merged flag set */
+    proxy_opts_from_flags(po, opt_kubelet.hostname_override, cluster_cidr);
+    dns_config_from_flags(dc, opt_kubelet.cluster_domain);
     /* pods resolve through the node's DNS unless told otherwise */
     if (!opt_kubelet.cluster_dns || !*opt_kubelet.cluster_dns)
         opt_kubelet.cluster_dns = opt_dns.listen_address;

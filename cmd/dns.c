@@ -9,6 +9,7 @@
 #include "api-client/kubeconfig.h"
 #include "api-client/rest.h"
 #include "cmd/knode.h"
+#include "cmd/node-run.h"
 #include "cmd/options.h"
 #include "dns/daemon.h"
 #include "lib/cleanup.h"
@@ -17,7 +18,7 @@
 
 #define COMPONENT "dns"
 
-static void fill_config(dns_daemon_config *cfg, const char *domain)
+void dns_config_from_flags(dns_daemon_config *cfg, const char *domain)
 {
     dns_daemon_config_default(cfg);
     cfg->listen_address = opt_dns.listen_address;
@@ -30,7 +31,6 @@ static void fill_config(dns_daemon_config *cfg, const char *domain)
     cfg->threads = opt_dns.threads;
     cfg->health_address = opt_dns.health_address;
     cfg->cluster_domain = domain;
-    cfg->lean_cache = true; /* this process serves DNS alone */
 }
 
 static int make_client(const char *kubeconfig, kc_client **out, kn_error **err)
@@ -113,6 +113,7 @@ int cmd_dns(int argc, char **argv)
     if (r >= 0)
         return r;
     dns_daemon_config cfg;
-    fill_config(&cfg, domain);
+    dns_config_from_flags(&cfg, domain);
+    cfg.lean_cache = true; /* this process serves DNS alone */
     return run(&cfg, kubeconfig);
 }

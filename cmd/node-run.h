@@ -33,6 +33,15 @@ int node_start(const node_run_opts *o, node_handle **out, kn_error **err);
 /* Stops it (pods keep running). NULL is fine. */
 void node_stop(node_handle *h);
 
+/* The proxy options from the --proxy flags (opt_proxy), with the node's
+ * name override and pod CIDRs (their flags live in different tables per
+ * command); kubeconfig is left NULL. */
+void proxy_opts_from_flags(np_proxy_opts *o, const char *hostname_override,
+                           const char *cluster_cidr);
+
+/* The DNS server's configuration from the --dns flags (opt_dns). */
+void dns_config_from_flags(dns_daemon_config *cfg, const char *cluster_domain);
+
 /* Fills the proxy and DNS options of agent and standalone from the parsed
  * flags; --cluster-dns defaults to the DNS listen address. */
 void node_network_opts(np_proxy_opts *po, dns_daemon_config *dc, const char *cluster_cidr);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cmd/knode.h"
+#include "cmd/node-run.h"
 #include "cmd/options.h"
 #include "lib/cleanup.h"
 #include "lib/error.h"
@@ -14,12 +15,12 @@
 
 #define COMPONENT "proxy"
 
-static void fill_opts(np_proxy_opts *o, const char *kubeconfig)
+void proxy_opts_from_flags(np_proxy_opts *o, const char *hostname_override,
+                           const char *cluster_cidr)
 {
     *o = (np_proxy_opts){
-        .kubeconfig = kubeconfig,
-        .hostname_override = opt_proxy.hostname_override,
-        .cluster_cidr = opt_proxy.cluster_cidr,
+        .hostname_override = hostname_override,
+        .cluster_cidr = cluster_cidr,
         .nodeport_addresses = opt_proxy.nodeport_addresses,
         .masquerade_all = opt_proxy.masquerade_all,
         .proxy_mode = opt_proxy.proxy_mode,
@@ -90,6 +91,7 @@ int cmd_proxy(int argc, char **argv)
     if (do_cleanup)
         return cleanup();
     np_proxy_opts o;
-    fill_opts(&o, kubeconfig);
+    proxy_opts_from_flags(&o, opt_proxy.hostname_override, opt_proxy.cluster_cidr);
+    o.kubeconfig = kubeconfig;
     return run(&o);
 }
