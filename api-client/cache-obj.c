@@ -33,7 +33,7 @@ static pthread_mutex_t *stripe_of(const kc_obj *o)
     return &stripes[(a >> 6 ^ a >> 12) % STRIPES];
 }
 
-static const char *meta_str(const cJSON *obj, const char *key)
+const char *kc_meta_str(const cJSON *obj, const char *key)
 {
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(md, key);
@@ -42,7 +42,7 @@ static const char *meta_str(const cJSON *obj, const char *key)
 
 char *kc_object_key(const cJSON *obj)
 {
-    const char *name = meta_str(obj, "name"), *ns = meta_str(obj, "namespace");
+    const char *name = kc_meta_str(obj, "name"), *ns = kc_meta_str(obj, "namespace");
     if (!name)
         return NULL;
     return ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
@@ -65,10 +65,10 @@ static size_t print_into(const cJSON *json, kn_buf *b)
  * json has no metadata.name. */
 static kc_obj *obj_with(const cJSON *json, const char *text, size_t len)
 {
-    const char *name = meta_str(json, "name"), *ns = meta_str(json, "namespace");
+    const char *name = kc_meta_str(json, "name"), *ns = kc_meta_str(json, "namespace");
     if (!name)
         return NULL;
-    const char *rv = meta_str(json, "resourceVersion");
+    const char *rv = kc_meta_str(json, "resourceVersion");
     rv = rv ? rv : "";
     size_t klen = (ns ? strlen(ns) + 1 : 0) + strlen(name), rvlen = strlen(rv);
     kc_obj *o = xcalloc(1, sizeof(*o) + len + 1 + klen + 1 + rvlen + 1);
@@ -85,7 +85,8 @@ static kc_obj *obj_with(const cJSON *json, const char *text, size_t len)
     return o;
 }
 
-kc_obj *kc_obj_new(cJSON *json, kn_buf *scratch)
+/* An object holding json printed through scratch (may be NULL). */
+static kc_obj *obj_printed(const cJSON *json, kn_buf *scratch)
 {
     kn_buf local = KN_BUF_INIT;
     kn_buf *b = scratch ? scratch : &local;
@@ -93,6 +94,12 @@ kc_obj *kc_obj_new(cJSON *json, kn_buf *scratch)
     kc_obj *o = obj_with(json, b->data, len);
     b->data[0] = '\0';
     kn_buf_free(&local);
+    return o;
+}
+
+kc_obj *kc_obj_new(cJSON *json, kn_buf *scratch)
+{
+    kc_obj *o = obj_printed(json, scratch);
     if (o)
         o->tree = json;
     else
@@ -109,11 +116,7 @@ int kc_obj_from_text(const char *text, size_t len, kc_transform_fn transform, kn
         return -1;
     if (transform) {
         transform(json);
-        kn_buf local = KN_BUF_INIT;
-        kn_buf *b = scratch ? scratch : &local;
-        size_t n = print_into(json, b);
-        *out = obj_with(json, b->data, n);
-        kn_buf_free(&local);
+        *out = obj_printed(json, scratch);
     } else {
         *out = obj_with(json, text, len);
     }

@@ -71,13 +71,6 @@ struct kc_informer {
 
 static kc_obj **snapshot(kc_informer *inf, size_t *n);
 
-static const char *meta_str(const cJSON *obj, const char *key)
-{
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(md, key);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
-}
-
 static void obj_unref_void(void *p)
 {
     kc_obj *o = p;
@@ -146,7 +139,7 @@ static void free_set(void *p)
 static char **namespace_index(const cJSON *obj, void *ud)
 {
     (void)ud;
-    const char *ns = meta_str(obj, "namespace");
+    const char *ns = kc_meta_str(obj, "namespace");
     char **v = xcalloc(2, sizeof(*v));
     v[0] = xstrdup(ns ? ns : "");
     return v;

@@ -86,6 +86,9 @@ bool kc_map_next(const kc_map *m, size_t *pos, const char **key, void **val);
 
 /* ---- cached objects (cache-obj.c) ---- */
 
+/* metadata.<key> of obj when it is a non-empty string, else NULL. */
+const char *kc_meta_str(const cJSON *obj, const char *key);
+
 /* An informer's cached object (see cache-obj.c for the memory scheme). */
 struct kc_obj {
     atomic_int refs;

@@ -457,21 +457,14 @@ int kc_create(kc_client *c, const kc_resource *r, const char *ns, const cJSON *o
     return json_call(c, "POST", p.data, "application/json", body, out, err);
 }
 
-static const char *meta_string(const cJSON *obj, const char *key)
-{
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(md, key);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
-}
-
 int kc_update(kc_client *c, const kc_resource *r, const char *ns, const char *subresource,
               const cJSON *obj, cJSON **out, kn_error **err)
 {
-    const char *name = meta_string(obj, "name");
+    const char *name = kc_meta_str(obj, "name");
     if (!name)
         return kn_error_set(err, KN_EINVAL, "update %s: metadata.name is missing", r->resource);
     if (!ns || !*ns)
-        ns = meta_string(obj, "namespace");
+        ns = kc_meta_str(obj, "namespace");
     cleanup_buf kn_buf p = KN_BUF_INIT;
     kc_resource_path(&p, r, ns, name, subresource);
     cleanup_free char *body = cJSON_PrintUnformatted(obj);
