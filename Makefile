@@ -30,10 +30,27 @@ endif
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := libcjson yaml-0.1 libcurl openssl grpc libprotobuf-c libnftables libnftnl \
+# gRPC (the CRI client's transport: an insecure channel over a unix socket)
+# is linked from Debian's own static archives (libgrpc-dev, libabsl-dev,
+# libre2-dev, libc-ares-dev): libgrpc_unsecure, abseil, re2, upb, c-ares and
+# libstdc++. Loading them as ~40 shared objects cost 5 MB of RSS in every
+# knode process before main() (relocations and symbol lookup touch most of
+# their pages); static, only the code in use is paged in (ARCHITECTURE.md,
+# "Linking"). Sanitizer builds and a machine without the archives link the
+# shared libraries (the TSan suppressions name them by file).
+GRPC_STATIC ?= $(if $(SANITIZER),0,$(if $(filter /%,$(shell $(CC) -print-file-name=libgrpc_unsecure.a)),1,0))
+ifeq ($(GRPC_STATIC),1)
+GRPC_LIBS := -Wl,-Bstatic -Wl,--start-group \
+             $(patsubst -lgrpc,-lgrpc_unsecure,$(filter-out -lssl -lcrypto -ldl -pthread -lrt -latomic -lz -Wl%, \
+               $(shell pkg-config --libs --static grpc 2>/dev/null))) \
+             -lstdc++ -Wl,--end-group -Wl,-Bdynamic -lz -ldl -lrt -latomic
+else
+GRPC_LIBS := $(shell pkg-config --libs grpc 2>/dev/null)
+endif
+PKGS := libcjson yaml-0.1 libcurl openssl libprotobuf-c libnftables libnftnl \
         libmnl libnl-3.0 libnl-genl-3.0 libnetfilter_conntrack sqlite3 libmicrohttpd gnutls
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) grpc 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(GRPC_LIBS)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit -Wno-unused-parameter \
         -Wformat=2 -Wno-format-nonliteral -Werror
