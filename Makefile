@@ -47,6 +47,15 @@ GRPC_LIBS := -Wl,-Bstatic -Wl,--start-group \
 else
 GRPC_LIBS := $(shell pkg-config --libs grpc 2>/dev/null)
 endif
+# knode's functions are laid out in the order packaging/knode.order lists
+# them (the functions the node commands run, profiled by
+# packaging/order-profile.sh), so that a node process pages in a few
+# contiguous MB of the binary instead of most of it (ARCHITECTURE.md,
+# "Linking"). Needs lld; without it, or in sanitizer builds, the default.
+KNODE_ORDER := packaging/knode.order
+comma := ,
+ORDER_LDFLAGS := $(if $(SANITIZER),,$(if $(shell command -v ld.lld),-fuse-ld=lld \
+                 -Wl$(comma)--symbol-ordering-file=$(KNODE_ORDER) -Wl$(comma)--no-warn-symbol-ordering))
 PKGS := libcjson yaml-0.1 libcurl openssl libprotobuf-c libnftables libnftnl \
         libmnl libnl-3.0 libnl-genl-3.0 libnetfilter_conntrack sqlite3 libmicrohttpd gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) grpc 2>/dev/null)
@@ -55,7 +64,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(GRPC_LIBS)
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit -Wno-unused-parameter \
         -Wformat=2 -Wno-format-nonliteral -Werror
 OPT ?= -O2 -g
-CFLAGS_ALL := -std=gnu11 -Ulinux -Uunix $(OPT) $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing \
+CFLAGS_ALL := -std=gnu11 -Ulinux -Uunix $(OPT) $(WARN) -D_GNU_SOURCE -MMD -MP -fno-strict-aliasing -ffunction-sections \
               -I. -I$(BUILD)/gen -DKNODE_VERSION='"$(VERSION)"' -DKNODE_COMMIT='"$(GIT_COMMIT)"' \
               $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm $(LDLIBS)
@@ -108,8 +117,8 @@ all: $(BUILD)/knode
 
 knode: $(BUILD)/knode
 
-$(BUILD)/knode: $(CMD_OBJS) $(LIBKNODE)
-	$(QLD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(CMD_OBJS) $(LIBKNODE) $(LDLIBS_ALL)
+$(BUILD)/knode: $(CMD_OBJS) $(LIBKNODE) $(KNODE_ORDER)
+	$(QLD)$(CC) $(LDFLAGS) $(ORDER_LDFLAGS) -Wl,--as-needed -o $@ $(CMD_OBJS) $(LIBKNODE) $(LDLIBS_ALL)
 
 $(LIBKNODE): $(LIB_OBJS)
 	@rm -f $@

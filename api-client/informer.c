@@ -29,6 +29,7 @@ typedef struct index_def {
     kc_index_fn fn;
     void *ud;
     kc_map values; /* value -> kc_map of key -> kc_obj* (borrowed from the store) */
+    bool built;    /* values are kept up to date (see build_index) */
 } index_def;
 
 typedef enum change_kind { CH_ADD, CH_UPDATE, CH_DELETE } change_kind;
@@ -164,6 +165,8 @@ static void store_put(kc_informer *inf, kc_obj *o, changes *cs)
     kc_obj_set_in_store(o, true);
     push_change(cs, old ? CH_UPDATE : CH_ADD, old, o);
     for (size_t i = 0; i < inf->nindexes; i++) {
+        if (!inf->indexes[i].built)
+            continue;
         if (old)
             index_remove(inf, i, old);
         index_add(inf, i, o);
@@ -178,7 +181,8 @@ static void store_delete(kc_informer *inf, const char *key, kc_obj *last, change
     if (!old)
         return;
     for (size_t i = 0; i < inf->nindexes; i++)
-        index_remove(inf, i, old);
+        if (inf->indexes[i].built)
+            index_remove(inf, i, old);
     push_change(cs, CH_DELETE, NULL, last ? last : old);
     obj_unref_void(old);
 }
@@ -475,6 +479,28 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
+/* Files every cached object under index i and keeps it up to date from
+ * now on; lock held. */
+static void build_index(kc_informer *inf, size_t i)
+{
+    size_t pos = 0;
+    const char *key;
+    void *val;
+    while (kc_map_next(&inf->store, &pos, &key, &val))
+        index_add(inf, i, val);
+    inf->indexes[i].built = true;
+}
+
+/* Registers an index, not built yet; lock held or not started. */
+static size_t define_index(kc_informer *inf, const char *name, kc_index_fn fn, void *ud)
+{
+    inf->indexes = xreallocarray(inf->indexes, inf->nindexes + 1, sizeof(*inf->indexes));
+    index_def *ix = &inf->indexes[inf->nindexes];
+    *ix = (index_def){xstrdup(name), fn, ud, {0}, false};
+    kc_map_init(&ix->values);
+    return inf->nindexes++;
+}
+
 kc_informer *kc_informer_new(kc_client *c, const kc_resource *r, const kc_informer_options *o)
 {
     kc_informer *inf = xcalloc(1, sizeof(*inf));
@@ -493,22 +519,17 @@ kc_informer *kc_informer_new(kc_client *c, const kc_resource *r, const kc_inform
     pthread_mutex_init(&inf->hlock, NULL);
     kn_cond_init(&inf->cond);
     kc_map_init(&inf->store);
-    kc_informer_add_index(inf, "namespace", namespace_index, NULL);
+    /* client-go's factory informers all carry the namespace index; here it
+     * is built on its first query, so the informers that never ask (the
+     * kubelet's pods, DNS, the proxy) do not pay ~100 bytes per object */
+    define_index(inf, "namespace", namespace_index, NULL);
     return inf;
 }
 
 void kc_informer_add_index(kc_informer *inf, const char *name, kc_index_fn fn, void *ud)
 {
     pthread_mutex_lock(&inf->lock);
-    inf->indexes = xreallocarray(inf->indexes, inf->nindexes + 1, sizeof(*inf->indexes));
-    index_def *ix = &inf->indexes[inf->nindexes++];
-    *ix = (index_def){xstrdup(name), fn, ud, {0}};
-    kc_map_init(&ix->values);
-    size_t pos = 0;
-    const char *key;
-    void *val;
-    while (kc_map_next(&inf->store, &pos, &key, &val))
-        index_add(inf, inf->nindexes - 1, val);
+    build_index(inf, define_index(inf, name, fn, ud));
     pthread_mutex_unlock(&inf->lock);
 }
 
@@ -697,9 +718,13 @@ kc_obj **kc_informer_by_index(kc_informer *inf, const char *index, const char *v
 {
     pthread_mutex_lock(&inf->lock);
     const kc_map *set = NULL;
-    for (size_t i = 0; i < inf->nindexes; i++)
-        if (strcmp(inf->indexes[i].name, index) == 0)
-            set = kc_map_get(&inf->indexes[i].values, value);
+    for (size_t i = 0; i < inf->nindexes; i++) {
+        if (strcmp(inf->indexes[i].name, index) != 0)
+            continue;
+        if (!inf->indexes[i].built)
+            build_index(inf, i);
+        set = kc_map_get(&inf->indexes[i].values, value);
+    }
     kc_map empty;
     kc_map_init(&empty);
     kc_obj **v = refs_of(set ? set : &empty, n);

@@ -6,7 +6,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
  libcurl4-openssl-dev libcjson-dev libyaml-dev libnftables-dev libnftnl-dev libmnl-dev
  libnl-3-dev libnl-genl-3-dev libnetfilter-conntrack-dev libsqlite3-dev libssl-dev
- libmicrohttpd-dev libgnutls28-dev clang libclang-rt-14-dev llvm clang-format"
+ libmicrohttpd-dev libgnutls28-dev clang libclang-rt-14-dev llvm clang-format lld"
 RUNTIME_PKGS="containerd runc crun containernetworking-plugins nftables conntrack iproute2
  util-linux procps kmod openssl ca-certificates"
 TEST_PKGS="busybox-static umoci skopeo sqlite3 dnsutils bind9-dnsutils curl python3 etcd-server

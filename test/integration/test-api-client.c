@@ -815,6 +815,19 @@ static void assert_cache_equals_list(kc_informer *inf, fa_store *st)
         KT_ASSERT_MSG(kn_json_equal(kc_obj_json(o), it), "%s differs", key);
         kc_obj_unref(o);
     }
+    for (int n = 0; n < 3; n++) { /* the default index, built on first use */
+        char ns[16];
+        snprintf(ns, sizeof(ns), "ns%d", n);
+        size_t cnt = 0, want = 0;
+        kc_obj **v = kc_informer_by_index(inf, "namespace", ns, &cnt);
+        cJSON_ArrayForEach(it, items)
+        {
+            const cJSON *md = cJSON_GetObjectItem(it, "metadata");
+            want += strcmp(cJSON_GetObjectItem(md, "namespace")->valuestring, ns) == 0;
+        }
+        KT_ASSERT_EQ(cnt, want);
+        kc_objs_free(v, cnt);
+    }
     for (int n = 0; n < 4; n++) {
         char node[16];
         snprintf(node, sizeof(node), "node%d", n);
@@ -862,6 +875,10 @@ KT_TEST_TIMEOUT(api_client, informer_converges_after_random_changes, 120)
             snprintf(ns, sizeof(ns), "ns%d", k % 3);
             snprintf(name, sizeof(name), "pod%d", k);
             fa_store_delete(st, ns, name);
+        }
+        if (i == 300) { /* the namespace index is built mid-way, then kept */
+            size_t in_ns0 = 0;
+            kc_objs_free(kc_informer_by_index(inf, "namespace", "ns0", &in_ns0), in_ns0);
         }
         if (i % 97 == 0)
             fa_store_bookmark(st);
