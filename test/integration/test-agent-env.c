@@ -53,16 +53,6 @@ char *ae_capture(int *status, const char *fmt, ...)
     return kn_buf_steal(&b);
 }
 
-char *ae_knode_path(void)
-{
-    char self[512];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    KT_ASSERT(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    return xasprintf("%s/knode", self);
-}
-
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -208,7 +198,7 @@ int ae_count_lines(const char *out, const char *needle)
 static void start_server(void)
 {
     tb_node *a = &AE.tb.nodes[0];
-    cleanup_free char *knode = ae_knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     cleanup_free char *log = xasprintf("%s/server.log", AE.dir);
     char port[16];
     snprintf(port, sizeof(port), "%d", AE.port);
@@ -276,7 +266,7 @@ void ae_start_agent(int i, const char *command, char *const extra[])
     bool agent = strcmp(command, "agent") == 0;
     if (agent)
         add_dns_address(nd);
-    cleanup_free char *knode = ae_knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     snprintf(agent_log[i], sizeof(agent_log[i]), "%s-%s.log", command, ae_node_name(i));
     cleanup_free char *log = xasprintf("%s/%s", AE.dir, agent_log[i]);
     cleanup_free char *root = xasprintf("%s/kubelet-%s", AE.dir, ae_node_name(i));

@@ -87,9 +87,6 @@ int ae_count_lines(const char *out, const char *needle);
  * waits until it is Ready. */
 void ae_node_ready(int i);
 
-/* Path of the knode binary beside the test runner (caller frees). */
-char *ae_knode_path(void);
-
 /* Resident set size of a process in KiB (VmRSS), or -1. */
 long ae_rss_kb(pid_t pid);
 

@@ -33,7 +33,7 @@ static const char DEPLOYMENT[] = "apiVersion: apps/v1\nkind: Deployment\nmetadat
 
 static char *create_token(void)
 {
-    cleanup_free char *knode = ae_knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     int st = 0;
     char *out = ae_capture(&st, "ip netns exec %s %s token create --data-dir %s",
                            AE.tb.nodes[0].netns, knode, AE.data);

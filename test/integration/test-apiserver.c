@@ -27,16 +27,6 @@ typedef struct server {
     const char *compaction; /* --etcd-compaction-interval, NULL: default */
 } server;
 
-static char *knode_path(void)
-{
-    char self[512];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    KT_ASSERT(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    return xasprintf("%s/knode", self);
-}
-
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -76,7 +66,7 @@ static void stop_server(void *arg)
 
 static void start_server(server *s)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     if (!s->port) {
         s->port = free_port();
         snprintf(s->dir, sizeof(s->dir), "%s/data", kt_tmpdir());

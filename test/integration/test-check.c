@@ -15,17 +15,6 @@
 #include "test/harness/testbed.h"
 #include "test/runner/kt.h"
 
-/* knode beside the test binary (both are built into the same BUILD dir). */
-static char *knode_path(void)
-{
-    char self[512];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    KT_ASSERT(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    return xasprintf("%s/knode", self);
-}
-
 static char *run(const char *cmd, int *status)
 {
     FILE *p = popen(cmd, "r");
@@ -55,7 +44,7 @@ KT_TEST_TIMEOUT(knode_check, runtime_ok_and_fail, 120)
     tb_cluster c;
     kn_error *err = NULL;
     KT_ASSERT_OK(tb_cluster_up(&c, 1, &err), err);
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     cleanup_free char *before = host_links();
 
     /* every check, with the runtime of the testbed node: no FAIL line but
@@ -88,7 +77,7 @@ KT_TEST_TIMEOUT(knode_check, runtime_ok_and_fail, 120)
 
 KT_TEST(knode_check, unknown_flag_is_named)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     cleanup_free char *cmd = xasprintf("%s check --bogus 2>&1", knode);
     int st;
     cleanup_free char *out = run(cmd, &st);

@@ -46,16 +46,6 @@ typedef struct cluster {
 
 /* ---- the server ------------------------------------------------------------------ */
 
-static char *knode_path(void)
-{
-    char self[512];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    KT_ASSERT(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    return xasprintf("%s/knode", self);
-}
-
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -162,7 +152,7 @@ static void crash_and_restart(cluster *cl)
 
 static void spawn_server(cluster *cl)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     char port[16];
     snprintf(port, sizeof(port), "%d", cl->port);
     pid_t pid = fork();

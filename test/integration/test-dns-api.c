@@ -77,16 +77,6 @@ static char *run(const char *fmt, ...)
     return kn_buf_steal(&b);
 }
 
-static char *knode_path(void)
-{
-    char self[512];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    KT_ASSERT(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    return xasprintf("%s/knode", self);
-}
-
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -216,7 +206,7 @@ static pid_t spawn(const char *log, char *const argv[])
 
 static void start_server(env *e)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     e->api_port = free_port();
     snprintf(e->dir, sizeof(e->dir), "%s/data", kt_tmpdir());
     snprintf(e->kubeconfig, sizeof(e->kubeconfig), "%s/admin.kubeconfig", e->dir);
@@ -244,7 +234,7 @@ static char *http_get(const env *e, const char *path)
 
 static void start_dns(env *e)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     e->http_port = free_port();
     char health[32];
     snprintf(health, sizeof(health), "127.0.0.1:%d", e->http_port);
@@ -577,7 +567,7 @@ KT_TEST_TIMEOUT(dns_api, invalid_objects_are_logged_and_skipped, 180)
 
 KT_TEST(dns_api, bad_flag_values_name_the_flag)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     static const struct {
         const char *args, *error;
     } cases[] = {

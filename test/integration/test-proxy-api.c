@@ -148,16 +148,6 @@ static void root_tables_empty(void)
     KT_ASSERT_MSG(out[0] == '\0', "root namespace has nftables tables: %s", out);
 }
 
-static char *knode_path(void)
-{
-    char self[512];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    KT_ASSERT(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    return xasprintf("%s/knode", self);
-}
-
 /* Forks a child that enters netns, sends its output to log (appending) and
  * execs argv. */
 static pid_t spawn_in(const char *netns, const char *log, char *const argv[])
@@ -466,7 +456,7 @@ static const bool ALL[NPODS] = {true, true, true};
 
 static void start_server(void)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     cleanup_free char *data = xasprintf("%s/data", T.dir);
     cleanup_free char *log = xasprintf("%s/server.log", T.dir);
     char *argv[] = {knode,       "server",        "--data-dir", data, "--bind-address",
@@ -545,7 +535,7 @@ static void service_addrs(char vip[32], int *node_port)
 
 static void start_proxy(void)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     cleanup_free char *log = xasprintf("%s/proxy.log", T.dir);
     char *argv[] = {knode,
                     "proxy",
@@ -669,7 +659,7 @@ static void cluster_down(bool cleanup)
     cleanup_free char *still = capture(NULL, "ip netns exec %s nft list tables", T.node);
     KT_ASSERT_STREQ(still, tables);
     if (cleanup) {
-        cleanup_free char *knode = knode_path();
+        cleanup_free char *knode = kt_beside_self("knode");
         KT_ASSERT_EQ(run("ip netns exec %s %s proxy --cleanup 2>/dev/null", T.node, knode), 0);
         cleanup_free char *none = capture(NULL, "ip netns exec %s nft list tables", T.node);
         KT_ASSERT_STREQ(none, "");

@@ -70,16 +70,6 @@ static char *capture(int *status, const char *fmt, ...)
     return kn_buf_steal(&b);
 }
 
-static char *knode_path(void)
-{
-    char self[512];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    KT_ASSERT(n > 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    return xasprintf("%s/knode", self);
-}
-
 static bool alive(pid_t pid)
 {
     char path[64], state = 0;
@@ -179,7 +169,7 @@ static void make_netns(void)
 
 static void start_standalone(void)
 {
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     cleanup_free char *cmd =
         xasprintf("%s standalone --data-dir %s --root-dir %s/kubelet --pod-logs-dir %s/pods "
                   "--node-ip " NODE_IP " --hostname-override solo --cgroup-root /%s "
@@ -211,7 +201,7 @@ static void setup(void)
     kt_on_cleanup(teardown, NULL);
     /* standalone imports the images next to the knode binary */
     cleanup_free char *images = xasprintf("%s", tb_images_dir());
-    cleanup_free char *knode = knode_path();
+    cleanup_free char *knode = kt_beside_self("knode");
     cleanup_free char *mine = xasprintf("%.*s/images", (int)(strrchr(knode, '/') - knode), knode);
     KT_ASSERT_MSG(strcmp(images, mine) == 0 || access(mine, F_OK) == 0,
                   "images are not beside knode (%s); run make images", mine);

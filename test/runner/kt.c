@@ -287,3 +287,17 @@ int main(int argc, char **argv)
         printf("%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
     return t.failed ? 1 : 0;
 }
+
+char *kt_beside_self(const char *name)
+{
+    char self[512];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    KT_ASSERT(n > 0);
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    size_t len = strlen(self) + strlen(name) + 2;
+    char *path = malloc(len);
+    KT_ASSERT(path != NULL);
+    snprintf(path, len, "%s/%s", self, name);
+    return path;
+}

@@ -57,6 +57,10 @@ void kt_on_cleanup(void (*fn)(void *), void *arg);
 /* Runs the registered cleanups now (also called at a normal test end). */
 void kt_run_cleanups(void);
 
+/* The path of NAME in the folder of the running test binary (malloc'd), e.g.
+ * kt_beside_self("knode"): knode and the tests are built into one BUILD. */
+char *kt_beside_self(const char *name);
+
 #define KT_FAIL(...) kt_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 #define KT_SKIP(...) kt_skip(__VA_ARGS__)
 
