@@ -430,51 +430,83 @@ static int cmp_rec(const void *pa, const void *pb, void *arg)
     return memcmp(rdata + a->rd_off, rdata + b->rd_off, a->rdlen);
 }
 
-/* Sorts one node's records by type and drops duplicates into z->recs. */
-static void finish_node(zb *b, const zb_node *bn, dns_znode *zn, zb_rec *tmp)
+/* Collects node bn's records into tmp, sorted by type, without duplicates;
+ * returns how many and adds their rdata bytes to *rdata_len. */
+static size_t node_records(const zb *b, const zb_node *bn, zb_rec *tmp, size_t *rdata_len)
 {
-    dns_zone *z = b->z;
-    size_t n = 0;
+    size_t n = 0, kept = 0;
     for (uint32_t r = bn->head; r; r = b->recs[r - 1].next)
         tmp[n++] = b->recs[r - 1];
     qsort_r(tmp, n, sizeof(*tmp), cmp_rec, b->rdata);
-    zn->name_off = bn->name_off;
+    for (size_t i = 0; i < n; i++) {
+        if (kept > 0 && cmp_rec(&tmp[kept - 1], &tmp[i], b->rdata) == 0)
+            continue;
+        tmp[kept++] = tmp[i];
+        *rdata_len += tmp[i].rdlen;
+    }
+    return kept;
+}
+
+static size_t node_size(const zb_node *bn, size_t nrec, size_t rdata_len)
+{
+    size_t n = sizeof(dns_znode) + dns_znode_name_space(bn->name_len) + nrec * sizeof(dns_zrec);
+    return (n + rdata_len + 3) & ~(size_t)3;
+}
+
+/* Appends node bn to the snapshot's arena (see zone-internal.h); returns
+ * its offset. */
+static uint32_t finish_node(zb *b, const zb_node *bn, zb_rec *tmp, size_t *cap)
+{
+    dns_zone *z = b->z;
+    size_t rdata_len = 0, nrec = node_records(b, bn, tmp, &rdata_len);
+    size_t size = node_size(bn, nrec, rdata_len), off = z->data_len;
+    z->data = grow(z->data, cap, off + size, 1);
+    memset(z->data + off, 0, size);
+    dns_znode *zn = (dns_znode *)(z->data + off);
+    zn->count = (uint32_t)nrec;
     zn->name_len = bn->name_len;
     zn->flags = bn->flags;
-    zn->first = (uint32_t)z->nrecs;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && cmp_rec(&tmp[i - 1], &tmp[i], b->rdata) == 0)
-            continue;
-        dns_zrec *zr = &z->recs[z->nrecs++];
-        zr->type = tmp[i].type;
-        zr->rdlen = tmp[i].rdlen;
-        zr->rd_off = tmp[i].rd_off;
-        if (zr->type == DNS_TYPE_SOA && zn->name_len == z->apex_len)
-            z->soa = (uint32_t)(z->nrecs - 1);
+    memcpy(z->data + off + sizeof(*zn), b->names + bn->name_off, bn->name_len);
+    uint32_t recs = dns_znode_recs_off((uint32_t)off, zn);
+    uint32_t rd = recs + (uint32_t)(nrec * sizeof(dns_zrec));
+    for (size_t i = 0; i < nrec; i++) {
+        dns_zrec zr = {tmp[i].type, tmp[i].rdlen, rd};
+        memcpy(z->data + recs + i * sizeof(zr), &zr, sizeof(zr));
+        memcpy(z->data + rd, b->rdata + tmp[i].rd_off, tmp[i].rdlen);
+        rd += tmp[i].rdlen;
+        if (zr.type == DNS_TYPE_SOA && bn->name_len == z->apex_len)
+            z->soa = recs + (uint32_t)(i * sizeof(zr));
     }
-    zn->count = (uint32_t)(z->nrecs - zn->first);
+    z->nrecs += nrec;
+    z->data_len = off + size;
+    return (uint32_t)off;
 }
 
 static void finish(zb *b)
 {
     dns_zone *z = b->z;
-    size_t most = 0;
+    size_t most = 0, cap = 0;
     for (size_t i = 0; i < b->nnodes; i++)
         most = b->nodes[i].nrec > most ? b->nodes[i].nrec : most;
     zb_rec *tmp = xcalloc(most ? most : 1, sizeof(*tmp));
-    z->recs = xcalloc(b->nrecs ? b->nrecs : 1, sizeof(*z->recs));
-    z->nodes = xcalloc(b->nnodes, sizeof(*z->nodes));
+    uint32_t *offs = xcalloc(b->nnodes ? b->nnodes : 1, sizeof(*offs));
+    z->data = grow(NULL, &cap, DNS_ZDATA_FIRST + b->names_len + b->rdata_len, 1);
+    memset(z->data, 0, DNS_ZDATA_FIRST);
+    z->data_len = DNS_ZDATA_FIRST;
     for (size_t i = 0; i < b->nnodes; i++)
-        finish_node(b, &b->nodes[i], &z->nodes[i], tmp);
+        offs[i] = finish_node(b, &b->nodes[i], tmp, &cap);
     free(tmp);
-    z->recs = xreallocarray(z->recs, z->nrecs ? z->nrecs : 1, sizeof(*z->recs));
+    z->data = xrealloc(z->data, z->data_len);
     z->nnodes = b->nnodes;
-    z->names = xrealloc(b->names, b->names_len);
-    z->names_len = b->names_len;
-    z->rdata = xrealloc(b->rdata, b->rdata_len ? b->rdata_len : 1);
-    z->rdata_len = b->rdata_len;
+    for (uint32_t j = 0; j <= b->mask; j++) {
+        if (b->slots[j].node)
+            b->slots[j].node = offs[b->slots[j].node - 1];
+    }
+    free(offs);
     z->slots = b->slots;
     z->mask = b->mask;
+    free(b->names);
+    free(b->rdata);
     free(b->recs);
     free(b->nodes);
 }
@@ -520,10 +552,7 @@ void dns_zone_free(dns_zone *z)
 {
     if (!z)
         return;
-    free(z->names);
-    free(z->rdata);
-    free(z->recs);
-    free(z->nodes);
+    free(z->data);
     free(z->slots);
     free(z);
 }

@@ -1,9 +1,18 @@
 /* zone-internal.h - the layout of a zone snapshot, shared by the builder
  * (zone-build.c) and the lookup side (zone.c).
  *
- * Nodes (one per name) live in an array; a node's records are contiguous in
- * recs, sorted by type; names (lower case, wire form) and rdata live in two
- * byte arenas. An open-addressing hash table maps a name to its node. */
+ * One byte arena (data) holds every name with everything a lookup needs
+ * next to it, so answering touches the hash slot and then one contiguous
+ * node (one or two cache lines for a Service) instead of a slot, a node
+ * array, a name arena, a record array and an rdata arena in turn:
+ *
+ *   dns_znode | name (lower case, wire form, padded to 4) |
+ *   count x dns_zrec (sorted by type) | the records' rdata
+ *
+ * Nodes start at 4-byte boundaries, in the order the builder created them
+ * (a Service's names next to each other). An open-addressing hash table maps
+ * a name to its node's offset; offset 0 is never a node (the arena starts
+ * with DNS_ZDATA_FIRST unused bytes), so it marks an empty slot. */
 #ifndef KNODE_DNS_ZONE_INTERNAL_H
 #define KNODE_DNS_ZONE_INTERNAL_H
 
@@ -12,7 +21,7 @@
 typedef struct dns_zrec {
     uint16_t type;
     uint16_t rdlen;
-    uint32_t rd_off; /* into rdata */
+    uint32_t rd_off; /* into data */
 } dns_zrec;
 
 /* <ns>.pod.<zone> of an existing namespace: pod names below it are
@@ -20,16 +29,17 @@ typedef struct dns_zrec {
 #define DNS_ZNODE_POD_NS 0x01
 
 typedef struct dns_znode {
-    uint32_t name_off; /* into names */
-    uint32_t first;    /* first record in recs */
-    uint32_t count;    /* 0 for an empty non-terminal */
+    uint32_t count; /* records; 0 for an empty non-terminal */
     uint8_t name_len;
     uint8_t flags;
+    uint16_t unused;
 } dns_znode;
+
+#define DNS_ZDATA_FIRST 8u
 
 typedef struct dns_zslot {
     uint32_t hash;
-    uint32_t node; /* node index + 1; 0 marks an empty slot */
+    uint32_t node; /* offset of the node in data; 0 marks an empty slot */
 } dns_zslot;
 
 struct dns_zone {
@@ -37,20 +47,31 @@ struct dns_zone {
     size_t apex_len;
     uint32_t ttl;
     dns_pods_mode pods;
-    uint8_t *names;
-    size_t names_len;
-    uint8_t *rdata;
-    size_t rdata_len;
-    dns_zrec *recs;
-    size_t nrecs;
-    dns_znode *nodes;
-    size_t nnodes;
+    uint8_t *data;
+    size_t data_len;
+    size_t nnodes, nrecs;
     dns_zslot *slots;
     uint32_t mask; /* slots - 1 (a power of two minus one) */
-    uint32_t soa;  /* index of the apex SOA in recs */
+    uint32_t soa;  /* offset of the apex SOA's dns_zrec in data */
     size_t skipped;
     bool unsynced;
 };
+
+static inline size_t dns_znode_name_space(size_t name_len)
+{
+    return (name_len + 3) & ~(size_t)3;
+}
+
+static inline const uint8_t *dns_znode_name(const dns_znode *n)
+{
+    return (const uint8_t *)(n + 1);
+}
+
+/* Offset of the node's first record, from the node's offset. */
+static inline uint32_t dns_znode_recs_off(uint32_t node_off, const dns_znode *n)
+{
+    return node_off + (uint32_t)(sizeof(dns_znode) + dns_znode_name_space(n->name_len));
+}
 
 /* Case-insensitive hash of a wire name of len bytes. */
 static inline uint32_t dns_zone_hash(const uint8_t *name, size_t len)

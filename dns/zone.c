@@ -11,50 +11,67 @@
 
 /* ---- lookups ---------------------------------------------------------------- */
 
-static const dns_znode *find_node(const dns_zone *z, const uint8_t *name, size_t len)
+static const dns_znode *node_at(const dns_zone *z, uint32_t off)
+{
+    return (const dns_znode *)(z->data + off);
+}
+
+/* The offset of name's node in z->data, or 0. */
+static uint32_t find_node(const dns_zone *z, const uint8_t *name, size_t len)
 {
     uint32_t h = dns_zone_hash(name, len);
     for (uint32_t j = h & z->mask; z->slots[j].node; j = (j + 1) & z->mask) {
-        const dns_znode *n = &z->nodes[z->slots[j].node - 1];
-        if (z->slots[j].hash == h && n->name_len == len &&
-            dns_name_equal(z->names + n->name_off, name))
-            return n;
+        if (z->slots[j].hash != h)
+            continue;
+        const dns_znode *n = node_at(z, z->slots[j].node);
+        if (n->name_len == len && dns_name_equal(dns_znode_name(n), name))
+            return z->slots[j].node;
     }
-    return NULL;
+    return 0;
 }
 
-/* The records of node n with type t: [*first, *first + return). */
-static uint32_t type_range(const dns_zone *z, const dns_znode *n, uint16_t t, uint32_t *first)
+static const dns_zrec *rec_at(const dns_zone *z, uint32_t off)
 {
-    uint32_t lo = n->first, hi = n->first + n->count;
+    return (const dns_zrec *)(z->data + off);
+}
+
+/* The records of the node at off with type t: [*first, *first + return)
+ * (record offsets in z->data, sizeof(dns_zrec) apart). */
+static uint32_t type_range(const dns_zone *z, uint32_t off, uint16_t t, uint32_t *first)
+{
+    const dns_znode *n = node_at(z, off);
+    uint32_t base = dns_znode_recs_off(off, n);
+    const dns_zrec *recs = rec_at(z, base);
+    uint32_t lo = 0, hi = n->count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (z->recs[mid].type < t)
+        if (recs[mid].type < t)
             lo = mid + 1;
         else
             hi = mid;
     }
     uint32_t end = lo;
-    while (end < n->first + n->count && z->recs[end].type == t)
+    while (end < n->count && recs[end].type == t)
         end++;
-    *first = lo;
+    *first = base + lo * (uint32_t)sizeof(dns_zrec);
     return end - lo;
 }
 
-static dns_zone_status answer_node(const dns_zone *z, const dns_znode *n, uint16_t qtype,
+static dns_zone_status answer_node(const dns_zone *z, uint32_t off, uint16_t qtype,
                                    dns_zone_answer *a)
 {
+    const dns_znode *n = node_at(z, off);
     if (n->count == 0)
         return a->status = DNS_ZONE_NODATA;
     if (qtype == DNS_TYPE_ANY) {
-        a->first = n->first;
+        a->first = dns_znode_recs_off(off, n);
         a->count = n->count;
         return a->status = DNS_ZONE_ANSWER;
     }
-    a->count = type_range(z, n, qtype, &a->first);
+    a->count = type_range(z, off, qtype, &a->first);
     if (a->count)
         return a->status = DNS_ZONE_ANSWER;
-    a->count = type_range(z, n, DNS_TYPE_CNAME, &a->first);
+    a->count = type_range(z, off, DNS_TYPE_CNAME, &a->first);
     if (a->count) {
         a->cname = true;
         return a->status = DNS_ZONE_ANSWER;
@@ -93,9 +110,9 @@ static dns_zone_status synthesize(const dns_zone *z, const uint8_t *qname, size_
                                   uint16_t qtype, dns_zone_answer *a)
 {
     size_t skip = 1 + (size_t)qname[0];
-    const dns_znode *parent = qname[0] ? find_node(z, qname + skip, len - skip) : NULL;
+    uint32_t parent = qname[0] ? find_node(z, qname + skip, len - skip) : 0;
     int alen;
-    if (!parent || !(parent->flags & DNS_ZNODE_POD_NS) ||
+    if (!parent || !(node_at(z, parent)->flags & DNS_ZNODE_POD_NS) ||
         (alen = pod_address(qname, a->synth_rdata)) < 0)
         return a->status = DNS_ZONE_NXDOMAIN;
     uint16_t t = alen == 4 ? DNS_TYPE_A : DNS_TYPE_AAAA;
@@ -113,7 +130,7 @@ dns_zone_status dns_zone_lookup(const dns_zone *z, const uint8_t *qname, uint16_
     a->first = a->count = 0;
     a->synth_type = 0;
     size_t len = dns_name_len(qname);
-    const dns_znode *n = find_node(z, qname, len);
+    uint32_t n = find_node(z, qname, len);
     if (dns_name_suffix_of(qname, z->apex) < 0) {
         /* reverse names: answer the PTR we hold, leave the rest upstream */
         if (n && (qtype == DNS_TYPE_PTR || qtype == DNS_TYPE_ANY))
@@ -137,21 +154,21 @@ void dns_zone_answer_rr(const dns_zone *z, const dns_zone_answer *a, uint32_t i,
         rr->rdata = a->synth_rdata;
         return;
     }
-    const dns_zrec *r = &z->recs[a->first + i];
+    const dns_zrec *r = rec_at(z, a->first + i * (uint32_t)sizeof(dns_zrec));
     rr->type = r->type;
     rr->rdlen = r->rdlen;
-    rr->rdata = z->rdata + r->rd_off;
+    rr->rdata = z->data + r->rd_off;
 }
 
 void dns_zone_soa_rr(const dns_zone *z, dns_rr *rr)
 {
-    const dns_zrec *r = &z->recs[z->soa];
+    const dns_zrec *r = rec_at(z, z->soa);
     rr->owner = z->apex;
     rr->type = DNS_TYPE_SOA;
     rr->rclass = DNS_CLASS_IN;
     rr->ttl = z->ttl;
     rr->rdlen = r->rdlen;
-    rr->rdata = z->rdata + r->rd_off;
+    rr->rdata = z->data + r->rd_off;
 }
 
 const uint8_t *dns_zone_apex(const dns_zone *z)
@@ -174,8 +191,7 @@ void dns_zone_get_stats(const dns_zone *z, dns_zone_stats *st)
     st->names = z->nnodes;
     st->records = z->nrecs;
     st->skipped = z->skipped;
-    st->bytes = sizeof(*z) + z->names_len + z->rdata_len + z->nrecs * sizeof(dns_zrec) +
-                z->nnodes * sizeof(dns_znode) + ((size_t)z->mask + 1) * sizeof(dns_zslot);
+    st->bytes = sizeof(*z) + z->data_len + ((size_t)z->mask + 1) * sizeof(dns_zslot);
 }
 
 /* ---- the snapshot holder (hazard pointers, see zone.h) ------------------------ */

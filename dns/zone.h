@@ -112,7 +112,7 @@ typedef enum dns_zone_status {
 typedef struct dns_zone_answer {
     dns_zone_status status;
     bool cname;     /* the answer is the name's CNAME (qtype was another) */
-    uint32_t first; /* internal: the records of the answer */
+    uint32_t first; /* internal: where the records of the answer start */
     uint32_t count; /* number of records in the answer */
     uint16_t synth_type;
     uint8_t synth_rdata[16]; /* a pod's address (synthesized) */
