@@ -34,10 +34,47 @@ static inline uint32_t get_u32(const uint8_t *p)
 
 /* ---- names ---------------------------------------------------------------- */
 
+/* memcpy for a few dozen bytes, which compilers may turn into a slow
+ * "rep movs" when the length is not known. */
+static inline void copy_short(uint8_t *out, const uint8_t *in, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, in + i, 8);
+        memcpy(out + i, &x, 8);
+    }
+    for (; i < n; i++)
+        out[i] = in[i];
+}
+
+/* The length of an uncompressed, valid name at the cursor, or 0 when it
+ * has a pointer or is malformed (dns_read_name then takes the long way). */
+static size_t plain_name_len(const dns_cursor *c)
+{
+    size_t pos = c->pos;
+    for (;;) {
+        if (pos >= c->len || pos - c->pos >= DNS_NAME_MAX)
+            return 0;
+        uint8_t l = c->msg[pos];
+        if (l == 0)
+            return pos + 1 - c->pos;
+        if (l & 0xc0)
+            return 0;
+        pos += 1 + (size_t)l;
+    }
+}
+
 int dns_read_name(dns_cursor *c, uint8_t out[DNS_NAME_MAX])
 {
     if (c->error)
         return c->error;
+    size_t plain = plain_name_len(c);
+    if (plain) { /* the common case: one pass copying words */
+        copy_short(out, c->msg + c->pos, plain);
+        c->pos += plain;
+        return (int)plain;
+    }
     size_t pos = c->pos, seg_start = c->pos, end = 0, olen = 0;
     bool jumped = false;
     for (;;) {
@@ -106,6 +143,31 @@ void dns_name_lower(uint8_t *name)
         for (size_t j = 1; j <= name[i]; j++)
             name[i + j] = fold(name[i + j]);
     }
+}
+
+/* The bytes of x with 'A'..'Z' turned into 'a'..'z' (SWAR: per byte, bit 7
+ * of low7 + (0x80 - 'A') says >= 'A' and of low7 + (0x80 - '[') says > 'Z';
+ * no sum carries into the next byte, and bytes >= 0x80 are left alone). */
+static inline uint64_t fold8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t low7 = x & (0x7f * ones);
+    uint64_t ge_a = low7 + (0x80 - 'A') * ones, gt_z = low7 + (0x80 - '[') * ones;
+    uint64_t upper = ge_a & ~gt_z & ~x & (0x80 * ones);
+    return x | (upper >> 2);
+}
+
+void dns_name_lower_copy(uint8_t *out, const uint8_t *name, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, name + i, 8);
+        x = fold8(x);
+        memcpy(out + i, &x, 8);
+    }
+    for (; i < len; i++)
+        out[i] = fold(name[i]);
 }
 
 /* Length bytes are at most 63, below 'A', so folding every byte compares
@@ -447,12 +509,12 @@ static const size_t count_off[4] = {4, 6, 8, 10};
 
 uint16_t dns_writer_count(const dns_writer *w, enum dns_section sec)
 {
-    return get_u16(w->buf + count_off[sec]);
+    return w->counts[sec];
 }
 
 static void count_inc(dns_writer *w, enum dns_section sec)
 {
-    put_u16(w->buf + count_off[sec], (uint16_t)(dns_writer_count(w, sec) + 1));
+    put_u16(w->buf + count_off[sec], ++w->counts[sec]);
 }
 
 void dns_writer_init(dns_writer *w, uint8_t *buf, size_t cap, uint16_t id, uint16_t flags)
@@ -463,6 +525,8 @@ void dns_writer_init(dns_writer *w, uint8_t *buf, size_t cap, uint16_t id, uint1
     w->reserved = 0;
     w->section = DNS_SEC_QUESTION;
     w->ncomp = 0;
+    w->qname = NULL;
+    memset(w->counts, 0, sizeof(w->counts));
     memset(buf, 0, DNS_HEADER_SIZE);
     put_u16(buf, id);
     put_u16(buf + 2, flags);
@@ -496,8 +560,7 @@ static inline size_t room(const dns_writer *w)
 dns_writer_mark dns_writer_get_mark(const dns_writer *w)
 {
     dns_writer_mark m = {w->len, w->section, w->ncomp, {0}};
-    for (int i = 0; i < 4; i++)
-        m.counts[i] = dns_writer_count(w, (enum dns_section)i);
+    memcpy(m.counts, w->counts, sizeof(m.counts));
     return m;
 }
 
@@ -506,6 +569,9 @@ void dns_writer_rewind(dns_writer *w, const dns_writer_mark *m)
     w->len = m->len;
     w->section = m->section;
     w->ncomp = m->ncomp;
+    if (m->len <= DNS_HEADER_SIZE)
+        w->qname = NULL;
+    memcpy(w->counts, m->counts, sizeof(w->counts));
     for (int i = 0; i < 4; i++)
         put_u16(w->buf + count_off[i], m->counts[i]);
 }
@@ -583,18 +649,34 @@ static int put_bytes(dns_writer *w, const void *p, size_t n)
     return 0;
 }
 
+/* The first name of a message: nothing to compress against, so one copy. */
+static int put_first_name(dns_writer *w, const uint8_t *name, size_t len)
+{
+    if (room(w) < len)
+        return -EMSGSIZE;
+    memcpy(w->buf + w->len, name, len);
+    for (size_t off = 0; name[off]; off += 1 + (size_t)name[off])
+        comp_add(w, w->len + off);
+    w->len += len;
+    return 0;
+}
+
 int dns_writer_question(dns_writer *w, const uint8_t *name, uint16_t qtype, uint16_t qclass)
 {
-    if (w->section != DNS_SEC_QUESTION || !bounded_name_len(name, DNS_NAME_MAX))
+    size_t len = bounded_name_len(name, DNS_NAME_MAX);
+    if (w->section != DNS_SEC_QUESTION || !len)
         return -EINVAL;
     dns_writer_mark m = dns_writer_get_mark(w);
     uint8_t tail[4];
     put_u16(tail, qtype);
     put_u16(tail + 2, qclass);
-    if (put_name(w, name) < 0 || put_bytes(w, tail, 4) < 0) {
+    int r = w->ncomp == 0 ? put_first_name(w, name, len) : put_name(w, name);
+    if (r < 0 || put_bytes(w, tail, 4) < 0) {
         dns_writer_rewind(w, &m);
         return -EMSGSIZE;
     }
+    if (m.len == DNS_HEADER_SIZE)
+        w->qname = name;
     count_inc(w, DNS_SEC_QUESTION);
     return 0;
 }
@@ -637,25 +719,43 @@ static int put_rdata(dns_writer *w, const dns_rr *rr)
     return put_bytes(w, p, n); /* the SOA's 20 bytes of numbers */
 }
 
+/* The owner: the question's name is already at offset 12 (what
+ * put_name would find first), any other name is compressed. */
+static int put_owner(dns_writer *w, const uint8_t *owner)
+{
+    if (owner != w->qname)
+        return put_name(w, owner);
+    if (room(w) < 2)
+        return -EMSGSIZE;
+    put_u16(w->buf + w->len, 0xc000 | DNS_HEADER_SIZE);
+    w->len += 2;
+    return 0;
+}
+
 int dns_writer_rr(dns_writer *w, enum dns_section sec, const dns_rr *rr)
 {
     if ((int)sec < w->section || sec == DNS_SEC_QUESTION ||
-        !bounded_name_len(rr->owner, DNS_NAME_MAX))
+        (rr->owner != w->qname && !bounded_name_len(rr->owner, DNS_NAME_MAX)))
         return -EINVAL;
-    dns_writer_mark m = dns_writer_get_mark(w);
+    /* the counts change only on success: rewinding needs no more */
+    size_t len = w->len;
+    int section = w->section;
+    uint16_t ncomp = w->ncomp;
     w->section = sec;
     uint8_t fixed[10];
     put_u16(fixed, rr->type);
     put_u16(fixed + 2, rr->rclass);
     put_u32(fixed + 4, rr->ttl);
-    int r = put_name(w, rr->owner);
+    int r = put_owner(w, rr->owner);
     if (r == 0)
         r = put_bytes(w, fixed, sizeof(fixed));
     size_t rdstart = w->len;
     if (r == 0)
         r = put_rdata(w, rr);
     if (r < 0) {
-        dns_writer_rewind(w, &m);
+        w->len = len;
+        w->section = section;
+        w->ncomp = ncomp;
         return r;
     }
     put_u16(w->buf + rdstart - 2, (uint16_t)(w->len - rdstart));

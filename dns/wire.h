@@ -207,6 +207,10 @@ int dns_name_labels(const uint8_t *name);
 /* Lower-cases the ASCII letters of name's labels in place. */
 void dns_name_lower(uint8_t *name);
 
+/* Copies the len bytes of a valid wire name to out, lower-casing its ASCII
+ * letters eight bytes at a time (length bytes are below 'A', so they stay). */
+void dns_name_lower_copy(uint8_t *out, const uint8_t *name, size_t len);
+
 /* Case-insensitive equality of two wire names. */
 bool dns_name_equal(const uint8_t *a, const uint8_t *b);
 
@@ -306,6 +310,8 @@ typedef struct dns_writer {
     int section;     /* the section being written (enum dns_section) */
     uint16_t ncomp;
     uint16_t comp[DNS_COMPRESS_MAX]; /* offsets of names written, for compression */
+    const uint8_t *qname;            /* the question's name as passed, at offset 12 */
+    uint16_t counts[4];              /* the header's section counts, kept in step */
 } dns_writer;
 
 /* A point to rewind to (dns_writer_rewind). */
@@ -332,7 +338,10 @@ uint16_t dns_writer_count(const dns_writer *w, enum dns_section sec);
 int dns_writer_reserve(dns_writer *w, size_t n);
 
 /* Appends the question. The name is written uncompressed and becomes the
- * first compression target (offset 12). Returns 0 or -EMSGSIZE / -EINVAL. */
+ * first compression target (offset 12); records whose owner is this very
+ * pointer get the pointer to offset 12 without a search, so the name must
+ * not change while the message is written. Returns 0 or -EMSGSIZE /
+ * -EINVAL. */
 int dns_writer_question(dns_writer *w, const uint8_t *name, uint16_t qtype, uint16_t qclass);
 
 /* Appends rr to section sec (sections go in order: answer, authority,

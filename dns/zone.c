@@ -16,7 +16,7 @@ static const dns_znode *node_at(const dns_zone *z, uint32_t off)
     return (const dns_znode *)(z->data + off);
 }
 
-/* The offset of name's node in z->data, or 0. */
+/* The offset of the node of name (lower case, len bytes) in z->data, or 0. */
 static uint32_t find_node(const dns_zone *z, const uint8_t *name, size_t len)
 {
     uint32_t h = dns_zone_hash(name, len);
@@ -24,10 +24,21 @@ static uint32_t find_node(const dns_zone *z, const uint8_t *name, size_t len)
         if (z->slots[j].hash != h)
             continue;
         const dns_znode *n = node_at(z, z->slots[j].node);
-        if (n->name_len == len && dns_name_equal(dns_znode_name(n), name))
+        if (n->name_len == len && memcmp(dns_znode_name(n), name, len) == 0)
             return z->slots[j].node;
     }
     return 0;
+}
+
+/* Is the lower-case name (len bytes) the apex or below it? */
+static bool in_zone(const dns_zone *z, const uint8_t *name, size_t len)
+{
+    size_t off = 0;
+    if (len < z->apex_len)
+        return false;
+    while (len - off > z->apex_len)
+        off += 1 + (size_t)name[off];
+    return len - off == z->apex_len && memcmp(name + off, z->apex, z->apex_len) == 0;
 }
 
 static const dns_zrec *rec_at(const dns_zone *z, uint32_t off)
@@ -105,7 +116,7 @@ static int pod_address(const uint8_t *label, uint8_t out[16])
     return inet_pton(AF_INET6, s, out) == 1 ? 16 : -1;
 }
 
-/* A name missing from the table: a pod name, or NXDOMAIN. */
+/* A name (lower case) missing from the table: a pod name, or NXDOMAIN. */
 static dns_zone_status synthesize(const dns_zone *z, const uint8_t *qname, size_t len,
                                   uint16_t qtype, dns_zone_answer *a)
 {
@@ -130,15 +141,17 @@ dns_zone_status dns_zone_lookup(const dns_zone *z, const uint8_t *qname, uint16_
     a->first = a->count = 0;
     a->synth_type = 0;
     size_t len = dns_name_len(qname);
-    uint32_t n = find_node(z, qname, len);
-    if (dns_name_suffix_of(qname, z->apex) < 0) {
+    uint8_t lc[DNS_NAME_MAX];
+    dns_name_lower_copy(lc, qname, len);
+    uint32_t n = find_node(z, lc, len);
+    if (!in_zone(z, lc, len)) {
         /* reverse names: answer the PTR we hold, leave the rest upstream */
         if (n && (qtype == DNS_TYPE_PTR || qtype == DNS_TYPE_ANY))
             a->count = type_range(z, n, DNS_TYPE_PTR, &a->first);
         return a->status = a->count ? DNS_ZONE_ANSWER : DNS_ZONE_NOTAUTH;
     }
     if (!n)
-        return synthesize(z, qname, len, qtype, a);
+        return synthesize(z, lc, len, qtype, a);
     return answer_node(z, n, qtype, a);
 }
 
