@@ -25,6 +25,12 @@
 #define UDP_RBUF 4096
 #define TCP_WBUF_MAX (1u << 20)
 #define EPOLL_EVENTS 64
+/* Room for bursts of queries while a worker answers a batch: with the
+ * default (208 KiB, about 200 small datagrams counting their kernel
+ * overhead) a client with a few hundred queries in flight overflows the
+ * queue, and every lost query stalls that client until its timeout. */
+#define UDP_RCVBUF (1 << 20)
+#define UDP_RCVBUF (1 << 20)
 
 /* ---- counters --------------------------------------------------------------- */
 
@@ -628,6 +634,14 @@ static int listen_socket(const address *a, int type, kn_error **err)
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (a->ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (type == SOCK_DGRAM) { /* the kernel caps it at net.core.rmem_max */
+        int rcvbuf = UDP_RCVBUF;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
+    if (type == SOCK_DGRAM) {
+        int rcvbuf = UDP_RCVBUF;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
     if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
         (type == SOCK_STREAM && listen(fd, 256) < 0)) {
         int e = errno;
