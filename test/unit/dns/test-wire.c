@@ -506,3 +506,50 @@ KT_TEST(dns_wire, writer_never_compresses_against_itself)
     KT_ASSERT_EQ(dns_read_name(&c, back), 255);
     KT_ASSERT(dns_name_equal(back, name));
 }
+
+KT_TEST(dns_wire, lower_copy_folds_only_ascii_letters)
+{
+    uint8_t in[300], out[300], want[300];
+    for (size_t i = 0; i < sizeof(in); i++)
+        in[i] = (uint8_t)i;
+    for (size_t len = 0; len <= 256; len += 1 + len / 4) {
+        for (size_t off = 0; off < 8; off++) {
+            memset(out, 0xee, sizeof(out));
+            dns_name_lower_copy(out, in + off, len);
+            for (size_t i = 0; i < len; i++) {
+                uint8_t ch = in[off + i];
+                want[i] = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
+            }
+            KT_ASSERT(memcmp(out, want, len) == 0);
+            KT_ASSERT_EQ(out[len], 0xee); /* nothing written past len */
+        }
+    }
+}
+
+/* A record owned by the question's own pointer is written as the search
+ * would write it: a pointer to offset 12. */
+KT_TEST(dns_wire, owner_of_the_question_is_a_pointer)
+{
+    uint8_t qname[DNS_NAME_MAX], copy[DNS_NAME_MAX], a[128], b[128];
+    dns_name_from_str("Web.default.svc.cluster.local", qname);
+    memcpy(copy, qname, dns_name_len(qname));
+    uint8_t ip[4] = {10, 0, 0, 1};
+    dns_writer wa, wb;
+    dns_writer_init(&wa, a, sizeof(a), 7, DNS_FLAG_QR);
+    dns_writer_init(&wb, b, sizeof(b), 7, DNS_FLAG_QR);
+    KT_ASSERT_EQ(dns_writer_question(&wa, qname, DNS_TYPE_A, DNS_CLASS_IN), 0);
+    KT_ASSERT_EQ(dns_writer_question(&wb, qname, DNS_TYPE_A, DNS_CLASS_IN), 0);
+    dns_rr ra = {qname, DNS_TYPE_A, DNS_CLASS_IN, 5, 4, ip};
+    dns_rr rb = {copy, DNS_TYPE_A, DNS_CLASS_IN, 5, 4, ip};
+    for (int i = 0; i < 2; i++) {
+        KT_ASSERT_EQ(dns_writer_rr(&wa, DNS_SEC_ANSWER, &ra), 0);
+        KT_ASSERT_EQ(dns_writer_rr(&wb, DNS_SEC_ANSWER, &rb), 0);
+    }
+    KT_ASSERT_EQ(dns_writer_len(&wa), dns_writer_len(&wb));
+    KT_ASSERT(memcmp(a, b, dns_writer_len(&wa)) == 0);
+    /* once rewound past the question, the pointer means nothing */
+    dns_writer_mark m = {DNS_HEADER_SIZE, DNS_SEC_QUESTION, 0, {0}};
+    dns_writer_rewind(&wa, &m);
+    KT_ASSERT_EQ(dns_writer_rr(&wa, DNS_SEC_ANSWER, &ra), 0);
+    KT_ASSERT(memmem(a + DNS_HEADER_SIZE, dns_writer_len(&wa) - DNS_HEADER_SIZE, "\3Web", 4));
+}
