@@ -53,26 +53,26 @@ static int write_records(dns_writer *w, const dns_zone *z, const dns_zone_answer
     return 0;
 }
 
-/* The in-zone A/AAAA records of the SRV targets, as far as they fit. */
+/* The in-zone A/AAAA records of the SRV targets, as far as they fit. One
+ * ANY lookup per target: its records come sorted by type, so A before AAAA. */
 static void add_srv_targets(dns_writer *w, const dns_zone *z, const dns_zone_answer *srv)
 {
-    static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
     for (uint32_t i = 0; i < srv->count; i++) {
         dns_rr rr;
         dns_zone_answer_rr(z, srv, i, NULL, &rr);
         if (rr.type != DNS_TYPE_SRV)
             continue;
         const uint8_t *target = rr.rdata + 6;
-        for (int t = 0; t < 2; t++) {
-            dns_zone_answer a;
-            if (dns_zone_lookup(z, target, types[t], &a) != DNS_ZONE_ANSWER || a.cname)
+        dns_zone_answer a;
+        if (dns_zone_lookup(z, target, DNS_TYPE_ANY, &a) != DNS_ZONE_ANSWER)
+            continue;
+        for (uint32_t j = 0; j < a.count; j++) {
+            dns_rr ar;
+            dns_zone_answer_rr(z, &a, j, target, &ar);
+            if (ar.type != DNS_TYPE_A && ar.type != DNS_TYPE_AAAA)
                 continue;
-            for (uint32_t j = 0; j < a.count; j++) {
-                dns_rr ar;
-                dns_zone_answer_rr(z, &a, j, target, &ar);
-                if (dns_writer_rr(w, DNS_SEC_ADDITIONAL, &ar) < 0)
-                    return;
-            }
+            if (dns_writer_rr(w, DNS_SEC_ADDITIONAL, &ar) < 0)
+                return;
         }
     }
 }
