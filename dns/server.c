@@ -30,7 +30,7 @@
  * overhead) a client with a few hundred queries in flight overflows the
  * queue, and every lost query stalls that client until its timeout. */
 #define UDP_RCVBUF (1 << 20)
-#define UDP_RCVBUF (1 << 20)
+#define UDP_DF_MAX 1232 /* answers up to this size are sent with DF */
 
 /* ---- counters --------------------------------------------------------------- */
 
@@ -634,10 +634,6 @@ static int listen_socket(const address *a, int type, kn_error **err)
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (a->ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (type == SOCK_DGRAM) { /* the kernel caps it at net.core.rmem_max */
-        int rcvbuf = UDP_RCVBUF;
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    }
     if (type == SOCK_DGRAM) {
         int rcvbuf = UDP_RCVBUF;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -649,6 +645,21 @@ static int listen_socket(const address *a, int type, kn_error **err)
         return kn_error_errno(err, e, "bind %s/%s", a->text, type == SOCK_STREAM ? "tcp" : "udp");
     }
     return fd;
+}
+
+/* Receive room (the kernel caps it at net.core.rmem_max) and, when answers
+ * stay within 1232 bytes, the DF bit (RFC 9715, DNS flag day 2020): an
+ * answer is never fragmented, and the kernel skips choosing IPv4 IDs. */
+static void udp_options(int fd, int family, size_t udp_max)
+{
+    int rcvbuf = UDP_RCVBUF, one = 1, probe = IP_PMTUDISC_PROBE;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (udp_max > UDP_DF_MAX)
+        return;
+    if (family == AF_INET)
+        setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+    else
+        setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one));
 }
 
 static int watch(worker *w, dns_ev *ev, int fd)
@@ -665,6 +676,7 @@ static int worker_listen(worker *w, size_t i, kn_error **err)
     if ((w->udp[i].fd = listen_socket(a, SOCK_DGRAM, err)) < 0 ||
         (w->tcp[i].fd = listen_socket(a, SOCK_STREAM, err)) < 0)
         return -1;
+    udp_options(w->udp[i].fd, a->ss.ss_family, w->s->cfg.udp_max);
     if (watch(w, &w->udp[i].ev, w->udp[i].fd) < 0 || watch(w, &w->tcp[i].ev, w->tcp[i].fd) < 0)
         return kn_error_errno(err, errno, "epoll_ctl");
     return 0;
