@@ -8,7 +8,7 @@
  * image pull, a 30 s grace period) never holds up the others, as upstream's
  * goroutine per pod. When a burst is over the pool shrinks back: a thread
  * that finishes an item while nothing is queued and two others are idle
- * ends (its stack pages go back to the kernel). The work function returns
+ * ends (its stack is unmapped once it is joined). The work function returns
  * when to run the key again. */
 #ifndef KNODE_KUBELET_POD_WORKER_H
 #define KNODE_KUBELET_POD_WORKER_H
