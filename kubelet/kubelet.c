@@ -32,7 +32,8 @@ typedef struct pod_entry {
     char *source;
     kl_pod *pod; /* latest spec; NULL for orphans */
     pod_state state;
-    char *status;         /* the last status emitted (compact JSON text) */
+    kn_rcstr *status;     /* the last status emitted (compact JSON text, shared
+                           * with the status sink) */
     bool killed;          /* terminating pod: everything stopped */
     kl_pod_sync_state ps; /* worker-only (one worker per uid at a time) */
 } pod_entry;
@@ -80,7 +81,7 @@ static void entry_free(pod_entry *e)
     free(e->uid);
     free(e->source);
     kl_pod_unref(e->pod);
-    free(e->status);
+    kn_rcstr_unref(e->status);
     kl_pod_sync_state_clear(&e->ps);
     free(e);
 }
@@ -113,9 +114,10 @@ static void emit_status(kl_kubelet *k, pod_entry *e, const kl_pod *pod, const kl
                         bool terminal, bool final)
 {
     pthread_mutex_lock(&k->mu);
-    cleanup_free char *last = e->status ? xstrdup(e->status) : NULL;
+    kn_rcstr *last = kn_rcstr_ref(e->status);
     pthread_mutex_unlock(&k->mu);
-    cJSON *old = last ? kl_json_reparse(last) : kl_pod_status_copy(pod);
+    cJSON *old = last ? kl_json_reparse(kn_rcstr_str(last)) : kl_pod_status_copy(pod);
+    kn_rcstr_unref(last);
     kl_status_input in = {.pod = pod,
                           .rt = rt,
                           .old = old,
@@ -126,12 +128,13 @@ static void emit_status(kl_kubelet *k, pod_entry *e, const kl_pod *pod, const kl
                           .terminal = terminal};
     cJSON *st = kl_pod_status(&in);
     cJSON_Delete(old);
+    cleanup_free char *printed = kn_json_print(st);
+    kn_rcstr *text = kn_rcstr_new(printed);
     if (k->o.status_sink)
-        k->o.status_sink(k->o.status_arg, pod, st, final);
-    char *text = kn_json_print(st);
+        k->o.status_sink(k->o.status_arg, pod, st, text, final);
     cJSON_Delete(st);
     pthread_mutex_lock(&k->mu);
-    free(e->status);
+    kn_rcstr_unref(e->status);
     e->status = text;
     pthread_mutex_unlock(&k->mu);
 }
@@ -556,7 +559,7 @@ cJSON *kl_kubelet_pod_status(kl_kubelet *k, const char *uid)
 {
     pthread_mutex_lock(&k->mu);
     pod_entry *e = find(k, uid);
-    cJSON *st = e ? kl_json_reparse(e->status) : NULL;
+    cJSON *st = e && e->status ? kl_json_reparse(kn_rcstr_str(e->status)) : NULL;
     pthread_mutex_unlock(&k->mu);
     return st;
 }
@@ -598,7 +601,7 @@ cJSON *kl_kubelet_pod_list(kl_kubelet *k)
         cJSON *pod = kl_pod_object(e->pod);
         if (e->status) {
             cJSON_DeleteItemFromObjectCaseSensitive(pod, "status");
-            cJSON_AddItemToObject(pod, "status", kl_json_reparse(e->status));
+            cJSON_AddItemToObject(pod, "status", kl_json_reparse(kn_rcstr_str(e->status)));
         }
         cJSON_AddItemToArray(items, pod);
     }

@@ -30,12 +30,17 @@
 #include "kubelet/podspec.h"
 #include "lib/clock.h"
 #include "lib/error.h"
+#include "lib/rcstr.h"
 
-/* Receives a pod's status after each sync. final: the pod was killed for
- * good (deleted or removed) and will not be synced again. status is
- * borrowed for the call. Called from worker threads, several at once for
- * different pods, never twice at once for the same pod. */
-typedef void (*kl_status_sink)(void *arg, const kl_pod *pod, const cJSON *status, bool final);
+/* Receives a pod's status after each sync: as a tree and as compact JSON
+ * text (the kubelet keeps that text as the pod's last status; a sink that
+ * keeps the status takes a reference to it instead of a copy). final: the
+ * pod was killed for good (deleted or removed) and will not be synced
+ * again. Both are borrowed for the call. Called from worker threads,
+ * several at once for different pods, never twice at once for the same
+ * pod. */
+typedef void (*kl_status_sink)(void *arg, const kl_pod *pod, const cJSON *status, kn_rcstr *text,
+                               bool final);
 
 typedef struct kl_kubelet_opts {
     const kl_node_config *node;   /* borrowed; outlives the kubelet */

@@ -18,10 +18,10 @@
 typedef struct entry {
     char *uid, *ns, *name;
     bool is_static;
-    cJSON *raw;    /* static pods: the manifest, for the mirror */
-    char *hash;    /* static pods: kubernetes.io/config.hash */
-    char *status;  /* latest from the kubelet (compact JSON text) */
-    char *written; /* JSON of the status last written, or NULL */
+    cJSON *raw;        /* static pods: the manifest, for the mirror */
+    char *hash;        /* static pods: kubernetes.io/config.hash */
+    kn_rcstr *status;  /* latest from the kubelet (compact JSON text, shared with it) */
+    kn_rcstr *written; /* the status last written (usually the same text), or NULL */
     bool dirty, final;
     int64_t retry_at, backoff;
 } entry;
@@ -40,9 +40,10 @@ struct kl_status_manager {
 
 /* A snapshot of an entry taken for one write, outside the lock. */
 typedef struct job {
-    char *uid, *ns, *name, *hash, *written;
+    char *uid, *ns, *name, *hash;
+    kn_rcstr *written, *text; /* references: last written, to write */
     bool is_static, final;
-    cJSON *raw, *status;
+    cJSON *raw, *status; /* status: text parsed */
 } job;
 
 static void entry_free(entry *e)
@@ -51,9 +52,9 @@ static void entry_free(entry *e)
     free(e->ns);
     free(e->name);
     free(e->hash);
-    free(e->written);
+    kn_rcstr_unref(e->written);
     cJSON_Delete(e->raw);
-    free(e->status);
+    kn_rcstr_unref(e->status);
     free(e);
 }
 
@@ -63,7 +64,8 @@ static void job_clear(job *j)
     free(j->ns);
     free(j->name);
     free(j->hash);
-    free(j->written);
+    kn_rcstr_unref(j->written);
+    kn_rcstr_unref(j->text);
     cJSON_Delete(j->raw);
     cJSON_Delete(j->status);
     memset(j, 0, sizeof(*j));
@@ -141,15 +143,17 @@ static entry *add_entry(kl_status_manager *m, const kl_pod *pod)
     return e;
 }
 
-void kl_status_manager_sink(void *arg, const kl_pod *pod, const cJSON *status, bool final)
+void kl_status_manager_sink(void *arg, const kl_pod *pod, const cJSON *status, kn_rcstr *text,
+                            bool final)
 {
+    (void)status; /* the same as text, which is kept */
     kl_status_manager *m = arg;
     pthread_mutex_lock(&m->mu);
     entry *e = find(m, pod->uid);
     if (!e)
         e = add_entry(m, pod);
-    free(e->status);
-    e->status = kn_json_print(status);
+    kn_rcstr_unref(e->status);
+    e->status = kn_rcstr_ref(text);
     e->final = e->final || final;
     e->dirty = true;
     e->retry_at = 0;
@@ -164,7 +168,7 @@ void kl_status_manager_mirror_gone(void *arg, const char *ns, const char *name)
     for (size_t i = 0; i < m->n; i++) {
         entry *e = m->v[i];
         if (e->is_static && !e->final && strcmp(e->ns, ns) == 0 && strcmp(e->name, name) == 0) {
-            free(e->written);
+            kn_rcstr_unref(e->written);
             e->written = NULL;
             e->dirty = true;
             e->retry_at = 0;
@@ -362,11 +366,12 @@ static void take_job(entry *e, job *j)
     j->ns = xstrdup(e->ns);
     j->name = xstrdup(e->name);
     j->hash = dup_or_null(e->hash);
-    j->written = dup_or_null(e->written);
+    j->written = kn_rcstr_ref(e->written);
+    j->text = kn_rcstr_ref(e->status);
     j->is_static = e->is_static;
     j->final = e->final;
     j->raw = e->raw ? cJSON_Duplicate(e->raw, true) : NULL;
-    j->status = kl_json_reparse(e->status);
+    j->status = kl_json_reparse(kn_rcstr_str(e->status));
     e->dirty = false;
 }
 
@@ -381,8 +386,7 @@ static void remove_entry(kl_status_manager *m, entry *e)
 }
 
 /* Records the outcome of a job on its entry (lock held). */
-static void finish_job(kl_status_manager *m, const job *j, const char *sig, bool written, int r,
-                       int64_t now)
+static void finish_job(kl_status_manager *m, const job *j, bool written, int r, int64_t now)
 {
     entry *e = find(m, j->uid);
     if (!e)
@@ -397,8 +401,8 @@ static void finish_job(kl_status_manager *m, const job *j, const char *sig, bool
     }
     e->backoff = 0;
     if (written) { /* else (pod not in the API yet) the next status tries again */
-        free(e->written);
-        e->written = xstrdup(sig);
+        kn_rcstr_unref(e->written);
+        e->written = kn_rcstr_ref(j->text);
     }
     if (j->final && !e->dirty)
         remove_entry(m, e);
@@ -406,15 +410,15 @@ static void finish_job(kl_status_manager *m, const job *j, const char *sig, bool
 
 static void run_job(kl_status_manager *m, job *j)
 {
-    cleanup_free char *sig = kn_json_print(j->status);
-    bool written = j->written && strcmp(j->written, sig) == 0;
+    /* the texts come from one printer, so equal statuses have equal texts */
+    bool written = j->written && kn_rcstr_equal(j->written, j->text);
     cleanup_error kn_error *err = NULL;
     int r =
         j->is_static ? sync_static_pod(m, j, &written, &err) : sync_api_pod(m, j, &written, &err);
     if (r < 0)
         KN_WARN(COMPONENT, "%s", kn_error_msg(err));
     pthread_mutex_lock(&m->mu);
-    finish_job(m, j, sig, written, r, kn_time_monotonic_ns());
+    finish_job(m, j, written, r, kn_time_monotonic_ns());
 }
 
 static void *writer_main(void *arg)

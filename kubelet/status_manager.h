@@ -29,6 +29,7 @@
 #include "api-client/rest.h"
 #include "kubelet/podspec.h"
 #include "lib/error.h"
+#include "lib/rcstr.h"
 
 typedef struct kl_status_manager_opts {
     kc_client *client;     /* borrowed */
@@ -42,7 +43,8 @@ typedef struct kl_status_manager kl_status_manager;
 int kl_status_manager_new(const kl_status_manager_opts *o, kl_status_manager **out, kn_error **err);
 
 /* The kl_status_sink to pass to the kubelet (arg: the manager). */
-void kl_status_manager_sink(void *arg, const kl_pod *pod, const cJSON *status, bool final);
+void kl_status_manager_sink(void *arg, const kl_pod *pod, const cJSON *status, kn_rcstr *text,
+                            bool final);
 
 /* A mirror pod ns/name was deleted from the API (recreated when its static
  * pod still runs). */

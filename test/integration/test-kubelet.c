@@ -86,8 +86,9 @@ static rec_pod *rec_find(recorder *r, const char *name)
     return NULL;
 }
 
-static void on_status(void *arg, const kl_pod *pod, const cJSON *status, bool final)
+static void on_status(void *arg, const kl_pod *pod, const cJSON *status, kn_rcstr *text, bool final)
 {
+    (void)text;
     recorder *r = arg;
     pthread_mutex_lock(&r->mu);
     rec_pod *p = rec_find(r, pod->name);
