@@ -6,13 +6,16 @@
  * on the first kc_obj_json() and dropped again when the last reference
  * other than the store's goes away. Objects fresh from the API (watch
  * events, list items) keep the tree they were decoded from until their
- * handlers have run, so the usual path parses each object once.
+ * handlers have run, so the usual path parses each object once. Text-only
+ * references (kc_obj_ref_text: holders that keep the text and never ask for
+ * the tree) do not keep the tree either.
  *
- * Locking: `tree` and `in_store` are guarded by a striped mutex chosen by
- * the object's address; `refs` is atomic. The tree is dropped only under
- * that mutex and only when the count says the store's reference is the
- * last one, and a reader reaches the tree only under the same mutex while
- * holding its own reference, so a tree in use is never freed. */
+ * Locking: `tree`, `in_store` and `text_refs` are guarded by a striped
+ * mutex chosen by the object's address; `refs` is atomic. The tree is
+ * dropped only under that mutex and only when the count says the store's
+ * and text-only references are all that is left, and a reader reaches the
+ * tree only under the same mutex while holding its own reference, so a
+ * tree in use is never freed. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -184,15 +187,16 @@ static void obj_free(kc_obj *o, cJSON *tree)
     free(o);
 }
 
-void kc_obj_unref(kc_obj *o)
+/* Drops a reference (a text-only one when text); the tree goes when only
+ * the store's and text-only references remain. */
+static void unref(kc_obj *o, bool text)
 {
-    if (!o)
-        return;
     pthread_mutex_t *mu = stripe_of(o);
     pthread_mutex_lock(mu);
+    o->text_refs -= text;
     int left = atomic_fetch_sub(&o->refs, 1) - 1;
     cJSON *drop = NULL;
-    if (left == 0 || (left == 1 && o->in_store)) {
+    if (left == o->text_refs + (o->in_store ? 1 : 0)) {
         drop = o->tree;
         o->tree = NULL;
     }
@@ -201,6 +205,33 @@ void kc_obj_unref(kc_obj *o)
         obj_free(o, drop);
     else
         cJSON_Delete(drop);
+}
+
+void kc_obj_unref(kc_obj *o)
+{
+    if (o)
+        unref(o, false);
+}
+
+const char *kc_obj_text(const kc_obj *o)
+{
+    return o->text;
+}
+
+kc_obj *kc_obj_ref_text(kc_obj *o)
+{
+    pthread_mutex_t *mu = stripe_of(o);
+    pthread_mutex_lock(mu);
+    o->text_refs++;
+    atomic_fetch_add(&o->refs, 1);
+    pthread_mutex_unlock(mu);
+    return o;
+}
+
+void kc_obj_unref_text(void *o)
+{
+    if (o)
+        unref(o, true);
 }
 
 void kc_obj_set_in_store(kc_obj *o, bool in_store)

@@ -52,6 +52,17 @@ kc_obj *kc_obj_ref(kc_obj *o);
 /* NULL is ignored. */
 void kc_obj_unref(kc_obj *o);
 
+/* The object's JSON text (NUL-terminated, kc_obj_size bytes), valid while
+ * the caller holds a reference of either kind. */
+const char *kc_obj_text(const kc_obj *o);
+
+/* A reference that keeps only the text alive, for a holder that never
+ * calls kc_obj_json (the kubelet's copy of a pod): unlike kc_obj_ref it
+ * does not keep a parsed tree. Released with kc_obj_unref_text (void * for
+ * use as a release callback; NULL is ignored). */
+kc_obj *kc_obj_ref_text(kc_obj *o);
+void kc_obj_unref_text(void *o);
+
 /* Releases n references from an array of objects and the array itself. */
 void kc_objs_free(kc_obj **v, size_t n);
 

@@ -93,6 +93,7 @@ const char *kc_meta_str(const cJSON *obj, const char *key);
 struct kc_obj {
     atomic_int refs;
     bool in_store;  /* the store holds one of refs (guarded by the stripe lock) */
+    int text_refs;  /* refs that hold only the text (guarded by the stripe lock) */
     char *key, *rv; /* cache key, metadata.resourceVersion ("" when none): in text's block */
     size_t len;     /* of text */
     cJSON *tree;    /* parsed text while referenced outside the store, or NULL */

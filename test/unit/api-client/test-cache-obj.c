@@ -86,3 +86,33 @@ KT_TEST(cache_obj, concurrent_readers_never_see_a_freed_tree)
     kc_obj_set_in_store(o, false);
     kc_obj_unref(o);
 }
+
+KT_TEST(cache_obj, text_reference_keeps_the_text_not_the_tree)
+{
+    kc_obj *o = kc_obj_new(cJSON_Parse(POD), NULL);
+    kc_obj_set_in_store(o, true);
+    kc_obj *holder = kc_obj_ref_text(o);
+    KT_ASSERT_STREQ(kc_obj_text(holder), POD);
+    kc_obj *reader = kc_obj_ref(o);
+    KT_ASSERT(kc_obj_json(reader) != NULL);
+    kc_obj_unref(reader);
+    KT_ASSERT(!has_tree(o)); /* only the store and a text holder remain */
+    kc_obj_set_in_store(o, false);
+    kc_obj_unref(o); /* gone from the store: the text lives on */
+    KT_ASSERT_STREQ(kc_obj_text(holder), POD);
+    KT_ASSERT(!has_tree(holder));
+    kc_obj_unref_text(holder);
+    kc_obj_unref_text(NULL);
+}
+
+KT_TEST(cache_obj, tree_dropped_when_the_reader_outlives_the_store)
+{
+    kc_obj *o = kc_obj_new(cJSON_Parse(POD), NULL);
+    kc_obj *holder = kc_obj_ref_text(o);
+    kc_obj *reader = kc_obj_ref(o);
+    kc_obj_unref(o);
+    KT_ASSERT(has_tree(reader)); /* a full reference keeps it */
+    kc_obj_unref(reader);
+    KT_ASSERT(!has_tree(holder));
+    kc_obj_unref_text(holder);
+}
