@@ -45,7 +45,9 @@ static void deliver(kl_api_source *s, kc_obj *o)
     }
     kl_pod *pod = NULL;
     cleanup_error kn_error *err = NULL;
-    if (kl_pod_decode(obj, &pod, &err) < 0) {
+    /* the pod keeps the informer's text rather than a second copy */
+    kl_text_ref text = {kc_obj_text(o), kc_obj_ref_text(o), kc_obj_unref_text};
+    if (kl_pod_decode_text(obj, &text, &pod, &err) < 0) {
         KN_WARN(COMPONENT, "pod %s: %s", kc_obj_key(o), kn_error_msg(err));
         return;
     }

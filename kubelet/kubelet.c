@@ -267,12 +267,14 @@ static bool store_pod(kl_kubelet *k, const char *source, kl_pod *pod)
     /* a source that hands the same pod again (a rescan) changes nothing */
     bool same =
         e->pod && e->state == POD_ACTIVE && (e->pod == pod || strcmp(e->pod->raw, pod->raw) == 0);
-    if (same)
-        return false;
+    /* the same pod is still swapped in: its text is the one the source
+     * holds now (an informer's), and the old one can go */
     if (e->pod != pod) {
         kl_pod_unref(e->pod);
         e->pod = kl_pod_ref(pod);
     }
+    if (same)
+        return false;
     free(e->source);
     e->source = xstrdup(source);
     e->state = POD_ACTIVE;

@@ -520,6 +520,18 @@ static bool check_kind(kl_dec *d, const cJSON *doc)
     return true;
 }
 
+/* Frees or releases the pod's raw text; the pod then has none. */
+static void release_raw(kl_pod *p)
+{
+    if (p->raw_owner)
+        p->raw_release(p->raw_owner);
+    else
+        free((char *)p->raw);
+    p->raw = NULL;
+    p->raw_owner = NULL;
+    p->raw_release = NULL;
+}
+
 static void pod_free(kl_pod *p)
 {
     free(p->name);
@@ -558,11 +570,12 @@ static void pod_free(kl_pod *p)
     }
     free(p->volumes);
     free(p->unsupported);
-    free(p->raw);
+    release_raw(p);
     free(p);
 }
 
-int kl_pod_decode(const cJSON *doc, kl_pod **out, kn_error **err)
+/* Decodes doc into a pod without its raw text. */
+static int decode(const cJSON *doc, kl_pod **out, kn_error **err)
 {
     kl_dec d = {.err = err, .path = KN_BUF_INIT};
     kl_pod *p = xcalloc(1, sizeof(*p));
@@ -578,8 +591,27 @@ int kl_pod_decode(const cJSON *doc, kl_pod **out, kn_error **err)
         return -KN_EINVAL;
     }
     p->qos = kl_pod_compute_qos(p);
-    p->raw = kn_json_print(doc);
     *out = p;
+    return 0;
+}
+
+int kl_pod_decode(const cJSON *doc, kl_pod **out, kn_error **err)
+{
+    if (decode(doc, out, err) < 0)
+        return -KN_EINVAL;
+    (*out)->raw = kn_json_print(doc);
+    return 0;
+}
+
+int kl_pod_decode_text(const cJSON *doc, const kl_text_ref *text, kl_pod **out, kn_error **err)
+{
+    if (decode(doc, out, err) < 0) {
+        text->release(text->owner);
+        return -KN_EINVAL;
+    }
+    (*out)->raw = text->text;
+    (*out)->raw_owner = text->owner;
+    (*out)->raw_release = text->release;
     return 0;
 }
 
@@ -622,7 +654,7 @@ void kl_pod_set_annotation(kl_pod *pod, const char *key, const char *value)
     }
     cJSON_DeleteItemFromObjectCaseSensitive(ann, key);
     cJSON_AddStringToObject(ann, key, value);
-    free(pod->raw);
+    release_raw(pod);
     pod->raw = kn_json_print(doc);
     cJSON_Delete(doc);
     kl_map *m = &pod->annotations;

@@ -264,11 +264,23 @@ typedef struct kl_pod {
     kl_qos_class qos;  /* status.qosClass as upstream computes it */
     char *unsupported; /* first pod-level unsupported feature, or NULL */
 
-    /* the whole object as decoded, as compact JSON text (owned): a tree of
-     * it would cost several times the text for every pod the node runs
-     * (kl_pod_object parses it when needed) */
-    char *raw;
+    /* the whole object as decoded, as JSON text: a tree of it would cost
+     * several times the text for every pod the node runs (kl_pod_object
+     * parses it when needed). Owned when raw_owner is NULL; else the text
+     * belongs to raw_owner (an informer's cached object: one copy per
+     * pod), released with raw_release(raw_owner) along with the pod. */
+    const char *raw;
+    void *raw_owner;
+    void (*raw_release)(void *owner);
 } kl_pod;
+
+/* The owner of a text that a pod can hold instead of a copy: text stays
+ * valid until release(owner). */
+typedef struct kl_text_ref {
+    const char *text;
+    void *owner;
+    void (*release)(void *owner);
+} kl_text_ref;
 
 /* Decodes and validates a v1 Pod. metadata.name, metadata.uid and at least
  * one container are required; metadata.namespace defaults to "default". A
@@ -276,6 +288,11 @@ typedef struct kl_pod {
  * reference (doc is copied; the caller keeps doc). Errors: KN_EINVAL with the
  * field path as described above. */
 int kl_pod_decode(const cJSON *doc, kl_pod **out, kn_error **err);
+
+/* kl_pod_decode for a doc parsed from text->text, which the pod keeps as
+ * its raw text instead of printing doc again. The pod takes over the
+ * owner's reference (released at once when decoding fails). */
+int kl_pod_decode_text(const cJSON *doc, const kl_text_ref *text, kl_pod **out, kn_error **err);
 
 /* Adds a reference (thread-safe) and returns pod. */
 kl_pod *kl_pod_ref(kl_pod *pod);

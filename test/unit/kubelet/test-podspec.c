@@ -488,3 +488,40 @@ KT_TEST(podspec, raw_object_round_trip_and_set_annotation)
     KT_ASSERT(kn_json_equal(doc, again));
     kl_pod_unref(p);
 }
+
+static void count_release(void *owner)
+{
+    (*(int *)owner)++;
+}
+
+KT_TEST(podspec, decode_text_keeps_the_owners_text)
+{
+    static const char text[] =
+        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\","
+        "\"uid\":\"u1\"},\"spec\":{\"containers\":[{\"name\":\"c\","
+        "\"image\":\"busybox\"}]},\"status\":{\"phase\":\"Pending\"}}";
+    cleanup_cjson cJSON *doc = cJSON_Parse(text);
+    int released = 0;
+    kl_text_ref ref = {text, &released, count_release};
+    kl_pod *p = NULL;
+    kn_error *err = NULL;
+    KT_ASSERT_OK(kl_pod_decode_text(doc, &ref, &p, &err), err);
+    KT_ASSERT(p->raw == text); /* no copy */
+    cleanup_cjson cJSON *st = kl_pod_status_copy(p);
+    KT_ASSERT_STREQ(cJSON_GetObjectItem(st, "phase")->valuestring, "Pending");
+    kl_pod_set_annotation(p, "k", "v"); /* a changed pod owns its new text */
+    KT_ASSERT_EQ(released, 1);
+    KT_ASSERT(p->raw != text && strstr(p->raw, "\"k\":\"v\""));
+    kl_pod_unref(p);
+    KT_ASSERT_EQ(released, 1);
+
+    cleanup_cjson cJSON *bad = cJSON_Parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"}}");
+    p = NULL;
+    KT_ASSERT(kl_pod_decode_text(bad, &ref, &p, &err) < 0);
+    kn_error_free(&err);
+    KT_ASSERT_EQ(released, 2); /* released on failure too */
+    kl_pod *q = NULL;
+    KT_ASSERT_OK(kl_pod_decode_text(doc, &ref, &q, &err), err);
+    kl_pod_unref(q);
+    KT_ASSERT_EQ(released, 3);
+}
