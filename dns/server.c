@@ -647,13 +647,13 @@ static int listen_socket(const address *a, int type, kn_error **err)
     return fd;
 }
 
-/* Receive room (the kernel caps it at net.core.rmem_max) and, when answers
- * stay within 1232 bytes, the DF bit (RFC 9715, DNS flag day 2020): an
- * answer is never fragmented, and the kernel skips choosing IPv4 IDs. */
+/* When answers stay within 1232 bytes, the DF bit (RFC 9715, DNS flag day
+ * 2020): an answer is never fragmented, and the kernel skips choosing IPv4
+ * IDs. (The receive room, capped by the kernel at net.core.rmem_max, is set
+ * in listen_socket, before the socket can receive.) */
 static void udp_options(int fd, int family, size_t udp_max)
 {
-    int rcvbuf = UDP_RCVBUF, one = 1, probe = IP_PMTUDISC_PROBE;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    int one = 1, probe = IP_PMTUDISC_PROBE;
     if (udp_max > UDP_DF_MAX)
         return;
     if (family == AF_INET)

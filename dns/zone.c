@@ -30,17 +30,6 @@ static uint32_t find_node(const dns_zone *z, const uint8_t *name, size_t len)
     return 0;
 }
 
-/* Is the lower-case name (len bytes) the apex or below it? */
-static bool in_zone(const dns_zone *z, const uint8_t *name, size_t len)
-{
-    size_t off = 0;
-    if (len < z->apex_len)
-        return false;
-    while (len - off > z->apex_len)
-        off += 1 + (size_t)name[off];
-    return len - off == z->apex_len && memcmp(name + off, z->apex, z->apex_len) == 0;
-}
-
 static const dns_zrec *rec_at(const dns_zone *z, uint32_t off)
 {
     return (const dns_zrec *)(z->data + off);
@@ -144,7 +133,7 @@ dns_zone_status dns_zone_lookup(const dns_zone *z, const uint8_t *qname, uint16_
     uint8_t lc[DNS_NAME_MAX];
     dns_name_lower_copy(lc, qname, len);
     uint32_t n = find_node(z, lc, len);
-    if (!in_zone(z, lc, len)) {
+    if (dns_name_suffix_of(lc, z->apex) < 0) {
         /* reverse names: answer the PTR we hold, leave the rest upstream */
         if (n && (qtype == DNS_TYPE_PTR || qtype == DNS_TYPE_ANY))
             a->count = type_range(z, n, DNS_TYPE_PTR, &a->first);
