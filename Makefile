@@ -57,9 +57,13 @@ comma := ,
 ORDER_LDFLAGS := $(if $(SANITIZER),,$(if $(shell command -v ld.lld),-fuse-ld=lld \
                  -Wl$(comma)--symbol-ordering-file=$(KNODE_ORDER) -Wl$(comma)--no-warn-symbol-ordering))
 PKGS := libcjson yaml-0.1 libcurl openssl libprotobuf-c libnftables libnftnl \
-        libmnl libnl-3.0 libnl-genl-3.0 libnetfilter_conntrack sqlite3 libmicrohttpd gnutls
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) grpc 2>/dev/null)
+        libmnl libnl-3.0 libnl-genl-3.0 libnetfilter_conntrack sqlite3
+# The test harness's fake API server is an independent HTTP peer
+# (libmicrohttpd with GnuTLS); knode itself serves HTTP with lib/httpd.
+TEST_PKGS := libmicrohttpd gnutls
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) grpc 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(GRPC_LIBS)
+TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror=implicit -Wno-unused-parameter \
         -Wformat=2 -Wno-format-nonliteral -Werror
@@ -118,7 +122,8 @@ all: $(BUILD)/knode
 knode: $(BUILD)/knode
 
 $(BUILD)/knode: $(CMD_OBJS) $(LIBKNODE) $(KNODE_ORDER)
-	$(QLD)$(CC) $(LDFLAGS) $(ORDER_LDFLAGS) -Wl,--as-needed -o $@ $(CMD_OBJS) $(LIBKNODE) $(LDLIBS_ALL)
+	$(QLD)$(CC) $(LDFLAGS) $(ORDER_LDFLAGS) -Wl,--as-needed -Wl,--export-dynamic-symbol=_gnutls_global_init_skip \
+	    -o $@ $(CMD_OBJS) $(LIBKNODE) $(LDLIBS_ALL)
 
 $(LIBKNODE): $(LIB_OBJS)
 	@rm -f $@
@@ -141,7 +146,7 @@ $(BUILD)/test-unit: $(RUNNER_OBJS) $(UNIT_OBJS) $(LIBKNODE)
 	$(QLD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(RUNNER_OBJS) $(UNIT_OBJS) $(LIBKNODE) $(LDLIBS_ALL)
 
 $(BUILD)/test-integration: $(RUNNER_OBJS) $(HARNESS_OBJS) $(INTEG_OBJS) $(LIBKNODE)
-	$(QLD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(RUNNER_OBJS) $(HARNESS_OBJS) $(INTEG_OBJS) $(LIBKNODE) $(LDLIBS_ALL)
+	$(QLD)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(RUNNER_OBJS) $(HARNESS_OBJS) $(INTEG_OBJS) $(LIBKNODE) $(TEST_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/fuzz-replay/%: $(BUILD)/obj/test/fuzz/fuzz-%.o $(BUILD)/obj/test/fuzz/replay/replay.o $(LIBKNODE)
 	@mkdir -p $(dir $@)

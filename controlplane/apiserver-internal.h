@@ -9,7 +9,7 @@
 #include "controlplane/apiserver.h"
 #include "controlplane/apistatus.h"
 #include "controlplane/fieldvalid.h"
-#include "controlplane/httpd.h"
+#include "lib/httpd.h"
 #include "controlplane/resources.h"
 
 #define KN_API_MAX_BODY ((size_t)3 * 1024 * 1024)

@@ -421,6 +421,7 @@ int kn_apiserver_start(const kn_apiserver_opts *opts, kn_apiserver **out, kn_err
                        .key_pem = key,
                        .client_ca_pem = ca,
                        .max_body = KN_API_MAX_BODY,
+                       .no_cache = true,
                        .handler = handle,
                        .userdata = s};
     if (kn_httpd_start(&h, &s->httpd, err) < 0) {

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "controlplane/apiserver-internal.h"
-#include "controlplane/httpd-peer.h"
+#include "lib/httpd.h"
 #include "kubelet/logs.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"

@@ -12,7 +12,7 @@
 #ifndef KNODE_CONTROLPLANE_UPGRADE_PROXY_H
 #define KNODE_CONTROLPLANE_UPGRADE_PROXY_H
 
-#include "controlplane/httpd.h"
+#include "lib/httpd.h"
 #include "lib/error.h"
 
 typedef struct kn_upgrade_target {

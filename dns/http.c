@@ -1,15 +1,14 @@
-/* http.c - /health, /ready and /metrics on libmicrohttpd (see http.h). */
+/* http.c - /health, /ready and /metrics on lib/httpd (see http.h). */
 #include "dns/http.h"
 
 #include <arpa/inet.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/httpd.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
@@ -18,8 +17,7 @@
 
 struct dns_http {
     dns_http_config cfg;
-    struct MHD_Daemon *d;
-    int port;
+    kn_httpd *d;
 };
 
 int dns_http_parse_address(const char *s, struct sockaddr_storage *ss, kn_error **err)
@@ -57,77 +55,29 @@ int dns_http_parse_address(const char *s, struct sockaddr_storage *ss, kn_error 
     return 0;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
-                             char *body, size_t len)
+static void reply_text(kn_http_response *resp, int status, const char *text)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    kn_http_respond(resp, status, "text/plain; charset=utf-8", xstrdup(text));
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
+static void handle(void *ud, kn_http_request *req, kn_http_response *resp)
 {
-    return reply(conn, status, "text/plain; charset=utf-8", xstrdup(text), strlen(text));
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *version, const char *upload,
-                              size_t *upload_size, void **state)
-{
-    dns_http *h = cls;
-    (void)version;
-    (void)upload;
-    if (!*state) { /* first call: headers only */
-        *state = h;
-        return MHD_YES;
-    }
-    if (*upload_size) { /* ignore any body */
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-    if (strcmp(url, "/health") == 0)
-        return reply_text(conn, MHD_HTTP_OK, "OK");
-    if (strcmp(url, "/ready") == 0) {
+    dns_http *h = ud;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        reply_text(resp, 405, "method not allowed\n");
+    } else if (strcmp(req->path, "/health") == 0) {
+        reply_text(resp, 200, "OK");
+    } else if (strcmp(req->path, "/ready") == 0) {
         bool ok = !h->cfg.ready || h->cfg.ready(h->cfg.ud);
-        return ok ? reply_text(conn, MHD_HTTP_OK, "OK")
-                  : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
-    }
-    if (strcmp(url, "/metrics") == 0) {
+        reply_text(resp, ok ? 200 : 503, ok ? "OK" : "not ready\n");
+    } else if (strcmp(req->path, "/metrics") == 0) {
         kn_buf b = KN_BUF_INIT;
         if (h->cfg.metrics)
             h->cfg.metrics(h->cfg.ud, &b);
-        size_t len = b.len;
-        return reply(conn, MHD_HTTP_OK, METRICS_TYPE, kn_buf_steal(&b), len);
+        kn_http_respond(resp, 200, METRICS_TYPE, kn_buf_steal(&b));
+    } else {
+        reply_text(resp, 404, "404 page not found\n");
     }
-    return reply_text(conn, MHD_HTTP_NOT_FOUND, "404 page not found\n");
-}
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char msg[512];
-    (void)cls;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n > 0 && msg[n - 1] == '\n')
-        msg[--n] = '\0';
-    KN_WARN(COMPONENT, "http: %s", msg);
-}
-
-static int bound_port(struct MHD_Daemon *d)
-{
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (!info || getsockname(info->listen_fd, (struct sockaddr *)&ss, &len) != 0)
-        return -1;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 int dns_http_start(const dns_http_config *cfg, dns_http **out, kn_error **err)
@@ -137,31 +87,25 @@ int dns_http_start(const dns_http_config *cfg, dns_http **out, kn_error **err)
         return -KN_EINVAL;
     dns_http *h = xcalloc(1, sizeof(*h));
     h->cfg = *cfg;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    h->d =
-        MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-                         64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-    if (!h->d) {
+    kn_httpd_opts o = {
+        .addr = &ss, .max_connections = 64, .idle_timeout_s = 10, .handler = handle, .userdata = h};
+    if (kn_httpd_start(&o, &h->d, err) < 0) {
         free(h);
-        return kn_error_set(err, KN_EIO, "cannot listen on %s", cfg->address);
+        return kn_error_wrap(err, "dns http %s", cfg->address);
     }
-    h->port = bound_port(h->d);
     *out = h;
     return 0;
 }
 
 int dns_http_port(const dns_http *h)
 {
-    return h->port;
+    return kn_httpd_port(h->d);
 }
 
 void dns_http_stop(dns_http *h)
 {
     if (!h)
         return;
-    MHD_stop_daemon(h->d);
+    kn_httpd_stop(h->d);
     free(h);
 }

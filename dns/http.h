@@ -7,8 +7,9 @@
  *   GET /metrics  200, the text exposition format (version 0.0.4)
  *
  * HEAD works as GET without a body; other methods get 405, other paths
- * 404. No TLS: bind it to loopback or a node address. One libmicrohttpd
- * thread polls every connection; the callbacks run on it. */
+ * 404. No TLS: bind it to loopback or a node address. lib/httpd serves
+ * it: a thread per connection (at most 64, idle ones closed after 10 s);
+ * the callbacks run on those threads. */
 #ifndef KNODE_DNS_HTTP_H
 #define KNODE_DNS_HTTP_H
 

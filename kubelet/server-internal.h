@@ -3,7 +3,7 @@
 #ifndef KNODE_KUBELET_SERVER_INTERNAL_H
 #define KNODE_KUBELET_SERVER_INTERNAL_H
 
-#include "controlplane/httpd.h"
+#include "lib/httpd.h"
 
 /* A plain-text answer, as upstream's handlers write their errors. */
 void kl_server_text(kn_http_response *resp, int code, const char *fmt, ...)

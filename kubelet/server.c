@@ -9,8 +9,7 @@
 #include <unistd.h>
 
 #include "controlplane/apistatus.h"
-#include "controlplane/httpd-peer.h"
-#include "controlplane/httpd.h"
+#include "lib/httpd.h"
 #include "controlplane/pki.h"
 #include "cri/msg.h"
 #include "cri/runtime.h"
@@ -413,10 +412,11 @@ int kl_server_start(const kl_server_opts *o, kl_server **out, kn_error **err)
                         .key_pem = p.key,
                         .client_ca_pem = p.ca,
                         .max_body = 64 * 1024,
+                        .no_cache = true,
                         .handler = handle,
                         .userdata = s};
     int r = kn_httpd_start(&ho, &s->httpd, err);
-    pems_free(&p); /* libmicrohttpd keeps its own copies */
+    pems_free(&p); /* the server keeps its own copies */
     if (r < 0) {
         free(s);
         return kn_error_wrap(err, "kubelet server");

@@ -18,7 +18,7 @@
 
 #include <stdbool.h>
 
-#include "controlplane/httpd.h"
+#include "lib/httpd.h"
 #include "kubelet/kubelet.h"
 
 /* Serves req when its path is one of the above (true, resp filled);

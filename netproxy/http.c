@@ -1,23 +1,22 @@
-/* http.c - plain-HTTP healthz and metrics servers on libmicrohttpd. */
+/* http.c - plain-HTTP healthz and metrics servers on lib/httpd. */
 #include "netproxy/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/httpd.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
 struct np_http {
-    struct MHD_Daemon *mhd;
+    kn_httpd *httpd;
     np_http_fn fn;
     void *ud;
-    int port;
 };
 
 /* ---- addresses ---- */
@@ -84,58 +83,21 @@ int np_parse_bind_address(const char *s, int default_port, struct sockaddr_stora
 
 /* ---- the server ---- */
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+static void on_request(void *ud, kn_http_request *req, kn_http_response *resp)
 {
-    np_http *h = cls;
-    if (!*con_cls) { /* headers only so far: answer on the next call */
-        *con_cls = h;
-        return MHD_YES;
-    }
-    if (*upload_data_size) { /* bodies are ignored */
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
+    np_http *h = ud;
     np_http_reply rep = {.status = 404, .content_type = "text/plain; charset=utf-8"};
     kn_buf_init(&rep.body);
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         rep.status = 405;
         kn_buf_append_str(&rep.body, "method not allowed\n");
     } else {
-        h->fn(h->ud, url, &rep);
+        h->fn(h->ud, req->path, &rep);
     }
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        rep.body.len, rep.body.data ? rep.body.data : (char *)"", MHD_RESPMEM_MUST_COPY);
-    kn_buf_free(&rep.body);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", rep.content_type);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rep.status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    kn_log_msgv(KN_LOG_WARNING, "proxy", fmt, ap);
-}
-
-static int listen_on(const struct sockaddr_storage *ss, socklen_t len, const char *what,
-                     kn_error **err)
-{
-    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    if (fd < 0)
-        return kn_error_errno(err, errno, "listen on %s: socket", what);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 64) < 0) {
-        int e = errno;
-        close(fd);
-        return kn_error_errno(err, e, "listen on %s", what);
-    }
-    return fd;
+    size_t len = rep.body.len;
+    kn_http_respond(resp, rep.status, rep.content_type, kn_buf_steal(&rep.body));
+    resp->body_len = len;
+    kn_http_add_header(resp, "X-Content-Type-Options", "nosniff");
 }
 
 int np_http_start(const char *bind_address, int default_port, np_http_fn fn, void *ud,
@@ -145,28 +107,17 @@ int np_http_start(const char *bind_address, int default_port, np_http_fn fn, voi
     socklen_t len = 0;
     if (np_parse_bind_address(bind_address, default_port, &ss, &len, err) < 0)
         return -KN_EINVAL;
-    int fd = listen_on(&ss, len, bind_address, err);
-    if (fd < 0)
-        return fd;
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
-    getsockname(fd, (struct sockaddr *)&bound, &blen);
     np_http *h = xcalloc(1, sizeof(*h));
     h->fn = fn;
     h->ud = ud;
-    h->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                : ((struct sockaddr_in *)&bound)->sin_port);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-                     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-                              on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 64u,
-                              MHD_OPTION_END);
-    if (!h->mhd) {
-        close(fd);
+    kn_httpd_opts o = {.addr = &ss,
+                       .max_connections = 64,
+                       .idle_timeout_s = 30,
+                       .handler = on_request,
+                       .userdata = h};
+    if (kn_httpd_start(&o, &h->httpd, err) < 0) {
         free(h);
-        return kn_error_set(err, KN_EIO, "serve HTTP on %s: libmicrohttpd failed to start",
-                            bind_address);
+        return kn_error_wrap(err, "serve HTTP on %s", bind_address);
     }
     *out = h;
     return 0;
@@ -174,14 +125,14 @@ int np_http_start(const char *bind_address, int default_port, np_http_fn fn, voi
 
 int np_http_port(const np_http *h)
 {
-    return h->port;
+    return kn_httpd_port(h->httpd);
 }
 
 void np_http_stop(np_http *h)
 {
     if (!h)
         return;
-    MHD_stop_daemon(h->mhd);
+    kn_httpd_stop(h->httpd);
     free(h);
 }
 

@@ -1,4 +1,4 @@
-/* http.h - the Service proxy's two small plain-HTTP servers (libmicrohttpd,
+/* http.h - the Service proxy's two small plain-HTTP servers (lib/httpd,
  * no TLS), as kube-proxy has them:
  *
  *   --healthz-bind-address (default 0.0.0.0:10256):

@@ -324,8 +324,26 @@ static long status_kb(pid_t pid, const char *field)
     return kb;
 }
 
+/* KT_BENCH_SMAPS_DIR=<dir>: keep the agent's smaps at each RSS reading
+ * (smaps-<pods>), to see which mappings the figure is made of. */
+static void keep_smaps(int pods)
+{
+    const char *dir = getenv("KT_BENCH_SMAPS_DIR");
+    if (!dir || !*dir)
+        return;
+    cleanup_free char *src = xasprintf("/proc/%d/smaps", (int)AE.agent[0]);
+    cleanup_free char *dst = xasprintf("%s/smaps-%d", dir, pods);
+    cleanup_file FILE *in = fopen(src, "r");
+    cleanup_file FILE *out = fopen(dst, "w");
+    char buf[4096];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        fwrite(buf, 1, n, out);
+}
+
 static void print_rss(int pods)
 {
+    keep_smaps(pods);
     long kb = ae_rss_kb(AE.agent[0]);
     long anon = status_kb(AE.agent[0], "RssAnon:"), file = status_kb(AE.agent[0], "RssFile:");
     printf("BENCH knode kubelet RSS with %d running pods: %.1f MB = anon %.1f MB + file-backed "

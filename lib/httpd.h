@@ -1,21 +1,25 @@
-/* httpd.h - the HTTPS server under the API server, on libmicrohttpd (GnuTLS).
+/* httpd.h - knode's HTTP/1.1 server: the API server, the kubelet's :10250,
+ * and the plain-HTTP health and metrics endpoints of dns and the proxy.
  *
  * One thread per connection, so a handler (and a streaming body such as a
- * watch) may block. Client certificates are requested (not required) and
- * verified against the client CA; the verified subject (CN, O...) is handed
- * to the handler for authentication. Bodies over max_body get 413 before the
- * handler runs.
+ * watch) may block. TLS is OpenSSL (the library curl already brings), plain
+ * HTTP when no certificate is given. Client certificates are requested (not
+ * required) and verified against the client CA; the verified subject (CN,
+ * O...) is handed to the handler for authentication. Bodies over max_body
+ * get 413 before the handler runs. Request framing is lib/http-wire.h.
  *
  * Protocol upgrades (SPDY, WebSocket): a handler answers 101 with
  * kn_http_response.upgrade set; once the 101 is on the wire the upgrade
  * function runs in a thread of its own with a plain socket to the client
- * (TLS is handled underneath). kn_httpd_stop shuts those sockets down and
+ * (under TLS, a socket pair whose other end the connection's thread relays
+ * through the TLS session). kn_httpd_stop shuts those sockets down and
  * waits for the upgrade functions to return. */
-#ifndef KNODE_CONTROLPLANE_HTTPD_H
-#define KNODE_CONTROLPLANE_HTTPD_H
+#ifndef KNODE_LIB_HTTPD_H
+#define KNODE_LIB_HTTPD_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "lib/error.h"
@@ -38,7 +42,6 @@ typedef struct kn_http_request {
     kn_buf body;
     bool body_too_large;
     kn_http_cert cert;
-    void *upgrade; /* internal: a 101 queued but not yet switched */
 } kn_http_request;
 
 /* A value of the query string (decoded), or NULL. */
@@ -101,10 +104,15 @@ typedef void (*kn_http_handler)(void *userdata, kn_http_request *req, kn_http_re
 typedef struct kn_httpd_opts {
     const char *bind_address; /* IPv4 or IPv6 literal */
     int port;                 /* 0: ephemeral (see kn_httpd_port) */
-    const char *cert_pem;     /* serving certificate chain */
+    /* instead of bind_address and port, when set */
+    const struct sockaddr_storage *addr;
+    const char *cert_pem; /* serving certificate chain; NULL: plain HTTP */
     const char *key_pem;
     const char *client_ca_pem; /* NULL: no client certificates */
-    size_t max_body;           /* bytes; larger bodies get 413 */
+    size_t max_body;           /* bytes; larger bodies get 413; 0: 1 MiB */
+    unsigned max_connections;  /* more are closed at once; 0: 1024 */
+    unsigned idle_timeout_s;   /* an idle connection is closed; 0: 180 */
+    bool no_cache;             /* "Cache-Control: no-cache, private" on answers */
     kn_http_handler handler;
     void *userdata;
 } kn_httpd_opts;
@@ -114,5 +122,15 @@ int kn_httpd_port(const kn_httpd *d);
 /* Stops accepting, closes connections (streaming bodies and upgraded
  * connections end) and frees. */
 void kn_httpd_stop(kn_httpd *d);
+
+/* The socket of the request's connection (under TLS, the TCP socket), for
+ * streaming handlers that must notice a client hanging up while they wait
+ * for data (a followed log, a watch). Valid while the response (and its
+ * stream) lives; never close it. */
+int kn_http_peer_fd(const kn_http_request *req);
+
+/* True when the peer of fd has hung up (waits up to timeout_ms; 0: just
+ * looks). Data the peer sent does not count. */
+bool kn_http_peer_gone(int fd, int timeout_ms);
 
 #endif
