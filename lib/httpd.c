@@ -345,7 +345,8 @@ static bool has_header(const kn_http_response *resp, const char *name)
     return false;
 }
 
-/* The status line and fields of resp; *chunked tells how a stream goes. */
+/* The status line and fields of resp (RFC 9110 6.4.1: no framing fields
+ * on 1xx, 204 and 304 answers). */
 static void response_head(const http_conn *c, const kn_http_response *resp, bool keep_alive,
                           kn_buf *out)
 {
@@ -362,9 +363,10 @@ static void response_head(const http_conn *c, const kn_http_response *resp, bool
     }
     for (size_t i = 0; i < resp->nheaders; i++)
         kn_buf_appendf(out, "%s: %s\r\n", resp->headers[i][0], resp->headers[i][1]);
-    if (!upgrade && resp->stream && c->head.minor >= 1)
+    bool bodiless = resp->status < 200 || resp->status == 204 || resp->status == 304;
+    if (!bodiless && resp->stream && c->head.minor >= 1)
         kn_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
-    else if (!upgrade && !resp->stream)
+    else if (!bodiless && !resp->stream)
         kn_buf_appendf(out, "Content-Length: %zu\r\n", resp->body ? resp->body_len : 0);
     if (!upgrade && !keep_alive)
         kn_buf_append_str(out, "Connection: close\r\n");
