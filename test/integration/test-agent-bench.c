@@ -18,6 +18,7 @@
  *   read-only data, shared with every other process mapping them).
  * - CPU of that process over 30 s with 100 idle pods (utime+stime from
  *   /proc/PID/stat), as a share of one core. */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -339,6 +340,22 @@ static void keep_smaps(int pods)
     size_t n;
     while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
         fwrite(buf, 1, n, out);
+    /* and its threads, by name */
+    cleanup_free char *tasks = xasprintf("/proc/%d/task", (int)AE.agent[0]);
+    cleanup_free char *names = xasprintf("%s/threads-%d", dir, pods);
+    cleanup_file FILE *tout = fopen(names, "w");
+    DIR *d = opendir(tasks);
+    for (struct dirent *e; d && tout && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        cleanup_free char *comm = xasprintf("%s/%s/comm", tasks, e->d_name);
+        cleanup_file FILE *cf = fopen(comm, "r");
+        char name[64] = "";
+        if (cf && fgets(name, sizeof(name), cf))
+            fputs(name, tout);
+    }
+    if (d)
+        closedir(d);
 }
 
 static void print_rss(int pods)

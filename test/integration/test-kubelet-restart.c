@@ -14,6 +14,7 @@
 #include "cri/runtime.h"
 #include "kubelet/sandbox.h"
 #include "lib/cleanup.h"
+#include "lib/file.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "test/integration/test-agent-env.h"
@@ -136,12 +137,29 @@ static char **kubelet_flags(void)
     return extra;
 }
 
+/* The agent's environment as it was exec'd ("NAME=value\n" lines). */
+static char *exec_environ(pid_t pid)
+{
+    cleanup_free char *path = xasprintf("/proc/%d/environ", (int)pid);
+    char *text = NULL;
+    size_t len = 0;
+    cleanup_error kn_error *err = NULL;
+    KT_ASSERT_OK(kn_read_file(path, 1 << 20, &text, &len, &err), err);
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\0')
+            text[i] = '\n';
+    return text;
+}
+
 KT_TEST_TIMEOUT(agent, kubelet_restart_with_30_pods_changes_nothing, 900)
 {
     ae_setup(1, false);
     char **extra = kubelet_flags();
     ae_start_agent(0, "kubelet", extra);
     ae_node_ready(0);
+    /* it restarted itself once with glibc's per-thread malloc cache off */
+    cleanup_free char *env0 = exec_environ(AE.agent[0]);
+    KT_ASSERT_CONTAINS(env0, "\nGLIBC_TUNABLES=glibc.malloc.tcache_count=0\n");
     /* maxPods from the file; the status frequency of the command line won
      * (the node turned Ready within a few 2 s periods, and the lease holds) */
     ae_wait_output("get node nodea -o jsonpath='{.status.capacity.pods}'", "40",
@@ -158,13 +176,18 @@ KT_TEST_TIMEOUT(agent, kubelet_restart_with_30_pods_changes_nothing, 900)
     KT_ASSERT_EQ(ae_count_lines(api0, "containerd://"), PODS);
     KT_ASSERT_EQ(ae_count_lines(api0, " 0 true"), PODS);
 
-    ae_stop_agent(0, true); /* SIGKILL: no chance to tidy up */
+    ae_stop_agent(0, true);                                  /* SIGKILL: no chance to tidy up */
+    setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=3", 1); /* an operator's own wins */
     ae_start_agent(0, "kubelet", extra);
+    unsetenv("GLIBC_TUNABLES");
     /* a pod created after the restart runs: the new kubelet has listed and
      * dispatched every pod of the node before it */
     ae_apply("after", AFTER);
     ae_wait_output("get pod after -o jsonpath='{.status.phase}'", "Running",
                    "a new pod after the restart");
+    cleanup_free char *env1 = exec_environ(AE.agent[0]);
+    KT_ASSERT_CONTAINS(env1, "\nGLIBC_TUNABLES=glibc.malloc.arena_max=3\n");
+    KT_ASSERT(strstr(env1, "tcache_count") == NULL);
     sleep(5); /* a few PLEG relists and status syncs of the adopted pods */
     wait_all_running();
     cleanup_free char *rt1 = runtime_fingerprint(cri, &n1);
