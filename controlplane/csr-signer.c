@@ -25,6 +25,7 @@
 #include "lib/duration.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/ossl.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
@@ -531,16 +532,6 @@ static int signer_check(const char *signer, const csr_info *ci, unsigned usages,
     return *why ? -KN_EINVAL : 0;
 }
 
-static int ssl_error(kn_error **err, const char *what)
-{
-    char buf[256] = "unknown OpenSSL error";
-    unsigned long e = ERR_get_error();
-    if (e)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
-    return kn_error_set(err, KN_EINTERNAL, "%s: %s", what, buf);
-}
-
 typedef struct ca_pair {
     X509 *cert;
     EVP_PKEY *key;
@@ -561,7 +552,7 @@ static int load_ca(const char *dir, ca_pair *ca, kn_error **err)
         return 0;
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
-    return ssl_error(err, "load the cluster CA");
+    return kn_ossl_error(err, KN_EINTERNAL, "load the cluster CA");
 }
 
 static int add_ext(X509 *c, X509 *issuer, int nid, const char *value)
@@ -636,7 +627,7 @@ static char *issue(const csr_info *ci, const ca_pair *ca, unsigned usages, int64
         bad |= !X509_add_ext(c, X509v3_get_ext(ci->exts, san), -1);
     char *out = NULL;
     if (bad || !X509_sign(c, ca->key, EVP_sha256())) {
-        ssl_error(err, "sign certificate");
+        kn_ossl_error(err, KN_EINTERNAL, "sign certificate");
     } else {
         BIO *b = BIO_new(BIO_s_mem());
         PEM_write_bio_X509(b, c);

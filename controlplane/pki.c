@@ -18,22 +18,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "lib/file.h"
 #include "lib/cleanup.h"
+#include "lib/file.h"
+#include "lib/ossl.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
 enum { CA_DAYS = 3650, CERT_DAYS = 365 };
-
-static int ssl_error(kn_error **err, const char *what)
-{
-    char buf[256] = "unknown OpenSSL error";
-    unsigned long e = ERR_get_error();
-    if (e)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
-    return kn_error_set(err, KN_EINTERNAL, "%s: %s", what, buf);
-}
 
 static char *path_in(const char *dir, const char *name)
 {
@@ -87,7 +78,7 @@ static int write_key(const char *path, EVP_PKEY *key, kn_error **err)
     BIO *b = BIO_new(BIO_s_mem());
     if (!PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)) {
         BIO_free(b);
-        return ssl_error(err, "encode key");
+        return kn_ossl_error(err, KN_EINTERNAL, "encode key");
     }
     char *pem = bio_to_string(b);
     BIO_free(b);
@@ -101,7 +92,7 @@ static int write_cert(const char *path, X509 *cert, kn_error **err)
     BIO *b = BIO_new(BIO_s_mem());
     if (!PEM_write_bio_X509(b, cert)) {
         BIO_free(b);
-        return ssl_error(err, "encode certificate");
+        return kn_ossl_error(err, KN_EINTERNAL, "encode certificate");
     }
     char *pem = bio_to_string(b);
     BIO_free(b);
@@ -120,7 +111,7 @@ static EVP_PKEY *read_key(const char *path, kn_error **err)
     EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     if (!k)
-        ssl_error(err, path);
+        kn_ossl_error(err, KN_EINTERNAL, path);
     return k;
 }
 
@@ -134,7 +125,7 @@ static X509 *read_cert(const char *path, kn_error **err)
     X509 *c = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     if (!c)
-        ssl_error(err, path);
+        kn_ossl_error(err, KN_EINTERNAL, path);
     return c;
 }
 
@@ -207,7 +198,7 @@ static X509 *make_cert(const cert_spec *spec, kn_error **err)
         bad |= add_ext(c, iss, NID_subject_alt_name, spec->san);
     if (bad || !X509_sign(c, spec->issuer_key, EVP_sha256())) {
         X509_free(c);
-        ssl_error(err, "sign certificate");
+        kn_ossl_error(err, KN_EINTERNAL, "sign certificate");
         return NULL;
     }
     return c;
@@ -220,7 +211,7 @@ static int ensure_ca(const char *dir, kn_error **err)
         return 0;
     EVP_PKEY *k = EVP_EC_gen("P-256");
     if (!k)
-        return ssl_error(err, "generate CA key");
+        return kn_ossl_error(err, KN_EINTERNAL, "generate CA key");
     X509_NAME *name = make_name("knode-ca", NULL);
     cert_spec spec = {name, k,    NULL, k, CA_DAYS, "critical,digitalSignature,keyCertSign,cRLSign",
                       NULL, NULL, true};
@@ -307,7 +298,7 @@ static int issue(const char *dir, const cert_spec *tmpl, const char *crt_path, c
     spec.issuer = ca.cert;
     spec.issuer_key = ca.key;
     X509 *c = k ? make_cert(&spec, err) : NULL;
-    int r = c ? write_key(key_path, k, err) : ssl_error(err, "generate key");
+    int r = c ? write_key(key_path, k, err) : kn_ossl_error(err, KN_EINTERNAL, "generate key");
     if (r == 0)
         r = write_cert(crt_path, c, err);
     X509_free(c);
@@ -351,7 +342,7 @@ static int ensure_sa_key(const char *dir, kn_error **err)
         return 0;
     EVP_PKEY *k = EVP_RSA_gen(2048);
     if (!k)
-        return ssl_error(err, "generate service-account key");
+        return kn_ossl_error(err, KN_EINTERNAL, "generate service-account key");
     int r = write_key(key, k, err);
     if (r == 0) {
         BIO *b = BIO_new(BIO_s_mem());
@@ -433,7 +424,7 @@ int kn_pki_ca_hash(const char *ca_cert_path, char *out, size_t outlen, kn_error 
     int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(c), &der);
     X509_free(c);
     if (n <= 0)
-        return ssl_error(err, "encode CA public key");
+        return kn_ossl_error(err, KN_EINTERNAL, "encode CA public key");
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
@@ -453,10 +444,11 @@ int kn_pki_sign_client_csr(const char *data_dir, const char *csr_pem, int days, 
     X509_REQ *req = PEM_read_bio_X509_REQ(in, NULL, NULL, NULL);
     BIO_free(in);
     if (!req)
-        return ssl_error(err, "parse certificate request");
+        return kn_ossl_error(err, KN_EINTERNAL, "parse certificate request");
     EVP_PKEY *pub = X509_REQ_get_pubkey(req);
-    int r =
-        pub && X509_REQ_verify(req, pub) == 1 ? 0 : ssl_error(err, "verify certificate request");
+    int r = pub && X509_REQ_verify(req, pub) == 1
+                ? 0
+                : kn_ossl_error(err, KN_EINTERNAL, "verify certificate request");
     ca_pair ca = {0};
     if (r == 0)
         r = load_ca(data_dir, &ca, err);
@@ -505,7 +497,8 @@ int kn_pki_self_signed_serving(const char *cn, const char *const *dns_sans,
                       "serverAuth", sans.len ? sans.data : NULL,
                       false};
     X509 *c = k ? make_cert(&spec, err) : NULL;
-    int r = c ? write_key(key_path, k, err) : (k ? -KN_EINTERNAL : ssl_error(err, "generate key"));
+    int r = c ? write_key(key_path, k, err)
+              : (k ? -KN_EINTERNAL : kn_ossl_error(err, KN_EINTERNAL, "generate key"));
     if (r == 0)
         r = write_cert(cert_path, c, err);
     X509_free(c);

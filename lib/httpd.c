@@ -26,6 +26,7 @@
 
 #include "lib/http-wire.h"
 #include "lib/log.h"
+#include "lib/ossl.h"
 #include "lib/xalloc.h"
 
 #define COMPONENT "httpd"
@@ -203,16 +204,6 @@ static int accept_any_peer(int ok, X509_STORE_CTX *ctx)
     return 1;
 }
 
-static int tls_fail(kn_error **err, const char *what)
-{
-    char buf[256] = "";
-    unsigned long e = ERR_peek_last_error();
-    if (e)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
-    return kn_error_set(err, KN_EINVAL, "%s%s%s", what, buf[0] ? ": " : "", buf);
-}
-
 /* Loads every certificate of pem: the first is the leaf, the rest its
  * chain; with store, all go to the client-CA store instead. */
 static int load_certs(SSL_CTX *ctx, const char *pem, bool client_ca, kn_error **err)
@@ -235,7 +226,8 @@ static int load_certs(SSL_CTX *ctx, const char *pem, bool client_ca, kn_error **
     ERR_clear_error(); /* the end of the PEM data */
     BIO_free(bio);
     if (n == 0)
-        return tls_fail(err, client_ca ? "no client CA certificate" : "no serving certificate");
+        return kn_ossl_error(err, KN_EINVAL,
+                             client_ca ? "no client CA certificate" : "no serving certificate");
     return 0;
 }
 
@@ -246,7 +238,7 @@ static int load_key(SSL_CTX *ctx, const char *pem, kn_error **err)
     BIO_free(bio);
     int ok = key && SSL_CTX_use_PrivateKey(ctx, key) && SSL_CTX_check_private_key(ctx);
     EVP_PKEY_free(key);
-    return ok ? 0 : tls_fail(err, "bad serving key");
+    return ok ? 0 : kn_ossl_error(err, KN_EINVAL, "bad serving key");
 }
 
 static int tls_setup(kn_httpd *d, kn_error **err)
@@ -256,7 +248,7 @@ static int tls_setup(kn_httpd *d, kn_error **err)
         return 0;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx)
-        return tls_fail(err, "cannot create a TLS context");
+        return kn_ossl_error(err, KN_EINVAL, "cannot create a TLS context");
     d->tls = ctx;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
