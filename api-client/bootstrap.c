@@ -28,6 +28,7 @@
 #include "lib/duration.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/ossl.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
@@ -59,16 +60,6 @@ static char *base64_url(const unsigned char *data, size_t len)
             *p = '\0';
     }
     return s;
-}
-
-static int ssl_fail(kn_error **err, kn_errcode code, const char *what)
-{
-    char buf[256] = "unknown OpenSSL error";
-    unsigned long e = ERR_get_error();
-    if (e)
-        ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
-    return kn_error_set(err, code, "%s: %s", what, buf);
 }
 
 /* ---- tokens, JWS, pins ------------------------------------------------------------- */
@@ -126,7 +117,7 @@ static X509 *first_cert(const char *pem, kn_error **err)
     X509 *c = PEM_read_bio_X509(b, NULL, NULL, NULL);
     BIO_free(b);
     if (!c)
-        ssl_fail(err, KN_EINVAL, "parse certificate");
+        kn_ossl_error(err, KN_EINVAL, "parse certificate");
     return c;
 }
 
@@ -139,7 +130,7 @@ int kc_ca_cert_hash(const char *ca_pem, char out[72], kn_error **err)
     int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(c), &der);
     X509_free(c);
     if (n <= 0)
-        return ssl_fail(err, KN_EINVAL, "encode public key");
+        return kn_ossl_error(err, KN_EINVAL, "encode public key");
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
@@ -374,7 +365,7 @@ static char *make_csr(EVP_PKEY *k, const char *node, kn_error **err)
         out = xstrndup(data, (size_t)n);
         BIO_free(b);
     } else {
-        ssl_fail(err, KN_EINTERNAL, "create certificate request");
+        kn_ossl_error(err, KN_EINTERNAL, "create certificate request");
     }
     X509_NAME_free(name);
     X509_REQ_free(req);
@@ -608,7 +599,7 @@ static EVP_PKEY *bootstrap_key(const char *dir, kn_error **err)
         return k;
     k = EVP_EC_gen("P-256");
     if (!k) {
-        ssl_fail(err, KN_EINTERNAL, "generate key");
+        kn_ossl_error(err, KN_EINTERNAL, "generate key");
         return NULL;
     }
     cleanup_free char *fresh = key_pem(k);
@@ -839,7 +830,7 @@ static int rotate(kc_cert_manager *m, kn_error **err)
         return kc_fail(err);
     EVP_PKEY *k = EVP_EC_gen("P-256");
     if (!k)
-        return ssl_fail(err, KN_EINTERNAL, "generate key");
+        return kn_ossl_error(err, KN_EINTERNAL, "generate key");
     kc_client *c = NULL;
     cleanup_free char *cert = NULL, *kpem = key_pem(k);
     int r = kc_client_new(cfg, NULL, &c, err);
