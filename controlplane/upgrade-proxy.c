@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "lib/cleanup.h"
+#include "lib/http-wire.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
@@ -224,25 +225,13 @@ static void note_body_header(void *arg, char *name, char *value)
         bi->content_type = xstrdup(value);
 }
 
-/* Decodes the chunked body in b->in from off on; false while incomplete. */
+/* Decodes the chunked body in b->in from off on; false while incomplete.
+ * Malformed framing ends the body with what was decoded before it. */
 static bool unchunk(const backend *b, size_t off, kn_buf *out)
 {
     kn_buf_reset(out);
-    while (off < b->in.len) {
-        const char *p = b->in.data + off;
-        const char *eol = memmem(p, b->in.len - off, "\r\n", 2);
-        if (!eol)
-            return false;
-        unsigned long n = strtoul(p, NULL, 16);
-        off += (size_t)(eol - p) + 2;
-        if (n == 0)
-            return true;
-        if (b->in.len - off < n + 2)
-            return false;
-        kn_buf_append(out, b->in.data + off, n);
-        off += n + 2;
-    }
-    return false;
+    kn_http_chunked ch = {0};
+    return kn_http_chunked_feed(&ch, b->in.data + off, b->in.len - off, out) < 0 || ch.done;
 }
 
 /* The body of a non-101 answer, at most BODY_MAX bytes (owned). */

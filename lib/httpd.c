@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
@@ -241,9 +240,8 @@ static int load_key(SSL_CTX *ctx, const char *pem, kn_error **err)
     return ok ? 0 : kn_ossl_error(err, KN_EINVAL, "bad serving key");
 }
 
-static int tls_setup(kn_httpd *d, kn_error **err)
+static int tls_setup(kn_httpd *d, const kn_httpd_opts *o, kn_error **err)
 {
-    const kn_httpd_opts *o = &d->opts;
     if (!o->cert_pem)
         return 0;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -337,8 +335,14 @@ static bool has_header(const kn_http_response *resp, const char *name)
     return false;
 }
 
-/* The status line and fields of resp (RFC 9110 6.4.1: no framing fields
- * on 1xx, 204 and 304 answers). */
+/* 1xx, 204 and 304 answers have no body, nor framing fields for one
+ * (RFC 9110 6.4.1). */
+static bool status_has_body(int status)
+{
+    return status >= 200 && status != 204 && status != 304;
+}
+
+/* The status line and fields of resp. */
 static void response_head(const http_conn *c, const kn_http_response *resp, bool keep_alive,
                           kn_buf *out)
 {
@@ -355,10 +359,10 @@ static void response_head(const http_conn *c, const kn_http_response *resp, bool
     }
     for (size_t i = 0; i < resp->nheaders; i++)
         kn_buf_appendf(out, "%s: %s\r\n", resp->headers[i][0], resp->headers[i][1]);
-    bool bodiless = resp->status < 200 || resp->status == 204 || resp->status == 304;
-    if (!bodiless && resp->stream && c->head.minor >= 1)
+    bool body = status_has_body(resp->status);
+    if (body && resp->stream && c->head.minor >= 1)
         kn_buf_append_str(out, "Transfer-Encoding: chunked\r\n");
-    else if (!bodiless && !resp->stream)
+    else if (body && !resp->stream)
         kn_buf_appendf(out, "Content-Length: %zu\r\n", resp->body ? resp->body_len : 0);
     if (!upgrade && !keep_alive)
         kn_buf_append_str(out, "Connection: close\r\n");
@@ -398,8 +402,7 @@ static int send_response(http_conn *c, kn_http_response *resp, bool keep_alive)
 {
     kn_buf out = KN_BUF_INIT;
     response_head(c, resp, keep_alive, &out);
-    bool no_body = strcmp(c->head.method, "HEAD") == 0 || resp->status == 204 ||
-                   resp->status == 304 || resp->status < 200;
+    bool no_body = strcmp(c->head.method, "HEAD") == 0 || !status_has_body(resp->status);
     if (!no_body && !resp->stream && resp->body)
         kn_buf_append(&out, resp->body, resp->body_len);
     int rc = conn_send(c, out.data, out.len);
@@ -435,26 +438,27 @@ static const char too_large_body[] =
 /* ---- requests ---- */
 
 /* Reads a request head; 0, an error status to answer, or -1 to close. */
-static int read_head(http_conn *c, size_t *end)
+static int read_head(http_conn *c)
 {
+    size_t end;
     int idle_ms =
         (int)(c->d->opts.idle_timeout_s ? c->d->opts.idle_timeout_s : DEFAULT_IDLE_S) * 1000;
-    while (!(*end = kn_http_head_end(c->in, c->in_len))) {
+    while (!(end = kn_http_head_end(c->in, c->in_len))) {
         if (c->in_len >= HEAD_MAX)
             return 431;
         ssize_t r = conn_fill(c, c->in_len ? HEAD_MS : idle_ms);
         if (r <= 0)
             return -1;
     }
-    if (*end > HEAD_MAX)
+    if (end > HEAD_MAX)
         return 431;
     /* parsed in a copy of its own: reading the body may move c->in */
     free(c->head_buf);
-    c->head_buf = xmalloc(*end + 1);
-    memcpy(c->head_buf, c->in, *end);
-    c->head_buf[*end] = '\0';
-    int status = kn_http_head_parse(c->head_buf, *end, &c->head);
-    c->pos = c->body_base = *end;
+    c->head_buf = xmalloc(end + 1);
+    memcpy(c->head_buf, c->in, end);
+    c->head_buf[end] = '\0';
+    int status = kn_http_head_parse(c->head_buf, end, &c->head);
+    c->pos = c->body_base = end;
     return status;
 }
 
@@ -599,11 +603,12 @@ static bool relay_in(relay *r)
     }
     if (b->off < b->len) {
         ssize_t n = send(r->app, b->data + b->off, b->len - b->off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        bool gone = n < 0 && !io_again();
         if (n > 0)
             b->off += (size_t)n;
-        else if (n < 0 && !io_again())
+        else if (gone)
             b->off = b->len; /* the app stopped reading: drop */
-        moved = moved || n > 0 || (n < 0 && !io_again());
+        moved = moved || n > 0 || gone;
     }
     return moved;
 }
@@ -732,8 +737,7 @@ static void next_request(http_conn *c)
 /* One request; false when the connection ends with it. */
 static bool serve_request(http_conn *c)
 {
-    size_t end;
-    int status = read_head(c, &end);
+    int status = read_head(c);
     if (status) {
         if (status > 0)
             send_error(c, status);
@@ -977,10 +981,10 @@ static int addr_port(const struct sockaddr_storage *ss)
     return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
-static int open_listener(kn_httpd *d, kn_error **err)
+static int open_listener(kn_httpd *d, const kn_httpd_opts *o, kn_error **err)
 {
     struct sockaddr_storage ss;
-    if (make_addr(&d->opts, &ss, err) < 0)
+    if (make_addr(o, &ss, err) < 0)
         return -1;
     socklen_t len =
         ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
@@ -1018,21 +1022,17 @@ int kn_httpd_start(const kn_httpd_opts *opts, kn_httpd **out, kn_error **err)
 {
     kn_httpd *d = xcalloc(1, sizeof(*d));
     d->opts = *opts;
-    d->opts.addr = NULL; /* copied below if given: the caller's may go away */
+    /* only the start reads the address and the PEM texts (those end up in
+     * d->tls): the caller's may go away afterwards */
+    d->opts.addr = NULL;
+    d->opts.cert_pem = d->opts.key_pem = d->opts.client_ca_pem = NULL;
     d->listen_fd = d->wake_fd = -1;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->idle, NULL);
-    struct sockaddr_storage addr;
-    if (opts->addr) {
-        addr = *opts->addr;
-        d->opts.addr = &addr;
-    }
-    if (tls_setup(d, err) < 0 || open_listener(d, err) < 0) {
+    if (tls_setup(d, opts, err) < 0 || open_listener(d, opts, err) < 0) {
         httpd_free(d);
         return -1;
     }
-    d->opts.addr = NULL; /* the PEM texts were read into d->tls: not kept either */
-    d->opts.cert_pem = d->opts.key_pem = d->opts.client_ca_pem = NULL;
     d->wake_fd = eventfd(0, EFD_CLOEXEC);
     if (d->wake_fd < 0 || pthread_create(&d->listener, NULL, listen_thread, d) != 0) {
         httpd_free(d);
